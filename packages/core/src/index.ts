@@ -1,0 +1,15 @@
+export { TfpipeError, isTfpipeError, formatIssue, formatPath, formatValue } from './errors.js';
+export type { ErrorCode, Issue, SourceLocation, TfpipeErrorOptions } from './errors.js';
+export { didYouMean, editDistance } from './did-you-mean.js';
+export { createRegistry } from './registry.js';
+export type { Registry, RegistryEntry } from './registry.js';
+export { createRng, hashSeed } from './rng.js';
+export type { Rng, RngState } from './rng.js';
+export { writeFileAtomic, writeJsonAtomic, appendJsonLine, readJsonLines } from './atomic.js';
+export { useBackend, BACKEND_REQUESTS } from './backend.js';
+export type { BackendChoice, BackendName, BackendRequest } from './backend.js';
+export { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './io.js';
+export { resolveDataPath } from './paths.js';
+export { countTensors, measureLeak, assertNoLeak } from './leak.js';
+export { silentLogger, consoleLogger } from './types.js';
+export type { Batch, Tensors, Direction, StreamingMetric, TaskSpec, InputSpec, Logger } from './types.js';

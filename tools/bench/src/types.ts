@@ -1,0 +1,22 @@
+export interface BenchOptions {
+  json: boolean;
+  compareTorch: boolean;
+  /** Smaller sizes, for a smoke run. */
+  quick: boolean;
+  /** Only this backend (cpu, wasm, tensorflow, ...); all installed ones when absent. */
+  backend?: string | undefined;
+}
+
+/** One measured row. At least `workload`; training workloads also give backend, trainSamplesPerSec, inferSamplesPerSec. */
+export interface BenchResult {
+  workload: string;
+  [key: string]: string | number | boolean | undefined;
+}
+
+export interface Workload {
+  name: string;
+  description: string;
+  /** Not run by a plain `pnpm bench`, only with --only (e.g. multi-GB file generation). */
+  optIn?: boolean;
+  run(opts: BenchOptions): Promise<BenchResult[]>;
+}
