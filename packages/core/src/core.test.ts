@@ -125,7 +125,7 @@ describe('backend and model IO', () => {
     const b = back.predict(x) as tf.Tensor;
     expectTensorsClose(a, b, 0, 0);
     tf.dispose([a, b]);
-    await expectNoLeakedTensors(() => tf.tidy(() => back.predict(x)).dispose());
+    await expectNoLeakedTensors(() => (tf.tidy(() => back.predict(x)) as tf.Tensor).dispose());
     x.dispose();
   });
 });
