@@ -105,7 +105,8 @@ export function formatIssue(issue: Issue): string {
   if (issue.suggestion) s += ` (did you mean "${issue.suggestion}"?)`;
   if (issue.location) {
     const { file, line, column } = issue.location;
-    s += ` (${file ? `${file}:` : ''}${line}:${column})`;
+    // line 0 marks a location that is not in a file (a --set override): print its origin alone.
+    s += line > 0 ? ` (${file ? `${file}:` : ''}${line}:${column})` : ` (${file ?? 'command line'})`;
   }
   return s;
 }
