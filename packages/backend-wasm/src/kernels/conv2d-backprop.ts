@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend } from '../wasm-heap.js';
+
+/*
+ * Both convolution gradients are computed with the backend's own XNNPACK Conv2D, so they run at the
+ * speed of the forward pass:
+ * - filter gradient: a convolution of x (batch and channel axes swapped) with dy as the filter,
+ *   whose dilation is the forward stride;
+ * - input gradient: a stride-1 convolution of dy (zeros inserted between rows/columns for stride > 1)
+ *   with the filter rotated by 180 degrees and its in/out channels swapped.
+ */
+
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: [number, number] | number;
+};
+
+function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs;
+  const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
+  if (format !== 'channelsLast') throw new Error(`wasm conv2d gradients support dataFormat NHWC only, received ${dataFormat}`);
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
+  );
+}
+
+/** Conv2DBackpropFilter: dW[fh, fw, ci, co] = sum over n, oh, ow of x[n, oh*s + fh*d - pad, ..., ci] * dy[n, oh, ow, co]. */
+export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const filterShape = attrs.filterShape as number[];
+  const c = convInfo(x.shape, filterShape, attrs);
+  const [fh, fw, ci, co] = filterShape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow, inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
+  const top = c.padInfo.top;
+  const left = c.padInfo.left;
+  // Pad bottom/right just enough for the output to cover the whole filter; extra rows are cut below.
+  const bottom = Math.max(0, (fh - 1) * dh + (oh - 1) * sh + 1 - h - top);
+  const right = Math.max(0, (fw - 1) * dw + (ow - 1) * sw + 1 - w - left);
+  const xT = runWasmKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] }); // [ci, h, w, n]
+  const dyT = runWasmKernel(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, n, co]
+  const conv = runWasmKernel(backend, tf.Conv2D, { x: xT, filter: dyT }, {
+    strides: [dh, dw],
+    dilations: [sh, sw],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+  }); // [ci, >=fh, >=fw, co]
+  let cut = conv;
+  if (conv.shape[1] !== fh || conv.shape[2] !== fw) {
+    cut = runWasmKernel(backend, tf.Slice, { x: conv }, { begin: [0, 0, 0, 0], size: [ci, fh, fw, co] });
+  }
+  const out = runWasmKernel(backend, tf.Transpose, { x: cut }, { perm: [1, 2, 0, 3] });
+  disposeInfos(backend, xT, dyT, conv);
+  if (cut !== conv) disposeInfos(backend, cut);
+  return out;
+}
+
+/** The filter rotated by 180 degrees with in/out channels swapped: [fh, fw, ci, co] -> [fh, fw, co, ci]. */
+function rotatedFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.TensorInfo {
+  const [fh, fw, ci, co] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([fh, fw, co, ci], 'float32');
+  const src = f32(backend, filter);
+  const dst = f32(backend, out);
+  for (let r = 0; r < fh; r++) {
+    for (let c = 0; c < fw; c++) {
+      const s = ((fh - 1 - r) * fw + (fw - 1 - c)) * ci * co;
+      const d = (r * fw + c) * co * ci;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) dst[d + o * ci + i] = src[s + i * co + o]!;
+    }
+  }
+  return out;
+}
+
+/** dy with (stride - 1) zero rows/columns between its rows/columns: the "fractionally strided" input. */
+function dilatedDy(backend: WasmBackend, dy: tf.TensorInfo, sh: number, sw: number): tf.TensorInfo {
+  const [n, oh, ow, ch] = dy.shape as [number, number, number, number];
+  const hh = (oh - 1) * sh + 1;
+  const ww = (ow - 1) * sw + 1;
+  const out = backend.makeOutput([n, hh, ww, ch], 'float32');
+  const dst = f32(backend, out);
+  dst.fill(0);
+  const src = f32(backend, dy);
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      for (let c = 0; c < ow; c++) {
+        const s = ((b * oh + r) * ow + c) * ch;
+        dst.set(src.subarray(s, s + ch), ((b * hh + r * sh) * ww + c * sw) * ch);
+      }
+    }
+  }
+  return out;
+}
+
+/** Conv2DBackpropInput as a stride-1 XNNPACK convolution (the backend's own kernel is a plain C++ loop). */
+export function conv2DBackpropInput(args: KernelArgs, fallback?: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const inputShape = attrs.inputShape as number[];
+  const c = convInfo(inputShape, filter.shape, attrs);
+  const { strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = c;
+  const efh = c.effectiveFilterHeight;
+  const efw = c.effectiveFilterWidth;
+  const top = efh - 1 - c.padInfo.top;
+  const left = efw - 1 - c.padInfo.left;
+  const bottom = h + c.padInfo.top - (c.outHeight - 1) * sh - 1;
+  const right = w + c.padInfo.left - (c.outWidth - 1) * sw - 1;
+  if ((top < 0 || left < 0 || bottom < 0 || right < 0) && fallback) return fallback(args);
+  const rot = rotatedFilter(backend, filter);
+  const src = sh === 1 && sw === 1 ? dy : dilatedDy(backend, dy, sh, sw);
+  const out = runWasmKernel(backend, tf.Conv2D, { x: src, filter: rot }, {
+    strides: [1, 1],
+    dilations: [c.dilationHeight, c.dilationWidth],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+  });
+  disposeInfos(backend, rot);
+  if (src !== dy) disposeInfos(backend, src);
+  return out;
+}

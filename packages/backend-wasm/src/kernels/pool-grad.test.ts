@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, it } from 'vitest';
+import { expectSameOnBoth, values, valueAndGrads } from '../test-helpers.js';
+
+const cases: [[number, number, number, number], [number, number], [number, number], 'valid' | 'same'][] = [
+  [[2, 8, 8, 3], [2, 2], [2, 2], 'valid'],
+  [[2, 7, 7, 3], [2, 2], [2, 2], 'same'],
+  [[2, 9, 9, 2], [3, 3], [2, 2], 'valid'],
+  [[2, 9, 9, 2], [3, 3], [2, 2], 'same'],
+  [[1, 6, 7, 4], [3, 2], [1, 1], 'same'],
+  [[2, 26, 26, 4], [2, 2], [2, 2], 'valid'], // the MNIST CNN's first pooling
+  [[2, 1, 15, 3], [1, 2], [1, 2], 'valid'], // maxPooling1d as tfjs-layers runs it
+];
+
+describe('MaxPoolGrad / AvgPoolGrad on wasm', () => {
+  for (const [xs, size, strides, pad] of cases) {
+    it(`match cpu: x [${xs}] window [${size}] strides [${strides}] ${pad}`, async () => {
+      for (const pool of ['max', 'avg'] as const) {
+        await expectSameOnBoth(() => {
+          const x = tf.tensor(values(xs, 11), xs) as tf.Tensor4D;
+          const f = (a: tf.Tensor) => (pool === 'max' ? tf.maxPool(a as tf.Tensor4D, size, strides, pad) : tf.avgPool(a as tf.Tensor4D, size, strides, pad));
+          const w = tf.tensor(values(f(x).shape, 12), f(x).shape);
+          return valueAndGrads((a) => f(a!).mul(w), [x]);
+        });
+      }
+    });
+  }
+
+  it('max pool routes a tie to the first maximum of the window, like cpu', async () => {
+    await expectSameOnBoth(() => {
+      const x = tf.tensor4d([1, 1, 1, 1, 0, 2, 2, 0, 3, 3, 3, 3, 0, 0, 0, 0], [1, 4, 4, 1]);
+      return tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid').sum())(x);
+    });
+  });
+});

@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+// Registers the 'wasm' backend and its own kernels first, so ours replace them and not the reverse.
+import '@tensorflow/tfjs-backend-wasm';
+import { installChainedOps } from './chained-ops.js';
+import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-backprop.js';
+import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
+import { einsumConfig } from './kernels/einsum.js';
+import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
+import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
+import type { KernelArgs } from './wasm-heap.js';
+
+export const WASM_BACKEND = 'wasm';
+
+/** The kernels this package registers for 'wasm': missing ones (added) and slow ones (replaced). */
+export const WASM_TRAINING_KERNELS = [
+  tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.MaxPoolGrad,
+  tf.AvgPoolGrad,
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropInput,
+  tf.UnsortedSegmentSum,
+  tf.Einsum,
+] as const;
+
+type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
+
+/** What tfjs-backend-wasm had registered under the names we replace (kept for fallbacks and for unregister). */
+const originals = new Map<string, tf.KernelConfig | undefined>();
+let registered = false;
+
+function kernels(): Kernel[] {
+  const originalInput = originals.get(tf.Conv2DBackpropInput);
+  const slowInput = originalInput?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  return [
+    { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
+    {
+      kernelName: tf.Conv2DBackpropInput,
+      kernelFunc: (args) => conv2DBackpropInput(args, slowInput),
+      // The original's setup wraps its C function; keep it so the fallback works on a fresh backend.
+      ...(originalInput?.setupFunc ? { setupFunc: originalInput.setupFunc } : {}),
+    },
+    maxPoolGradConfig,
+    avgPoolGradConfig,
+    depthwiseFilterConfig,
+    depthwiseInputConfig,
+    unsortedSegmentSumConfig,
+    einsumConfig,
+  ];
+}
+
+/**
+ * Registers every training kernel for backend 'wasm' (and the chained tensor methods tfjs-layers
+ * needs in Node). Idempotent; importing this package calls it.
+ */
+export function registerWasmTrainingKernels(): void {
+  installChainedOps();
+  if (registered) return;
+  for (const name of WASM_TRAINING_KERNELS) {
+    if (!originals.has(name)) originals.set(name, tf.getKernel(name, WASM_BACKEND));
+  }
+  for (const k of kernels()) {
+    if (tf.getKernel(k.kernelName, WASM_BACKEND)) tf.unregisterKernel(k.kernelName, WASM_BACKEND);
+    tf.registerKernel({ ...k, backendName: WASM_BACKEND, kernelFunc: k.kernelFunc as unknown as tf.KernelFunc });
+  }
+  registered = true;
+}
+
+/** Puts back what tfjs-backend-wasm had registered (for A/B measurements). */
+export function unregisterWasmTrainingKernels(): void {
+  if (!registered) return;
+  for (const name of WASM_TRAINING_KERNELS) {
+    if (tf.getKernel(name, WASM_BACKEND)) tf.unregisterKernel(name, WASM_BACKEND);
+    const original = originals.get(name);
+    if (original) tf.registerKernel(original);
+  }
+  registered = false;
+}
+
+/** Registers the kernels, then selects and initialises the wasm backend (binaries from the installed package). */
+export async function useWasmBackend(): Promise<void> {
+  registerWasmTrainingKernels();
+  const ok = await tf.setBackend(WASM_BACKEND);
+  if (!ok) throw new Error('the wasm backend failed to initialise');
+  await tf.ready();
+}

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The parts of tfjs-backend-wasm's BackendWasm our kernels use (its class is not typed for this). */
+export interface WasmBackend extends tf.KernelBackend {
+  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+}
+
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
+
+/**
+ * A float32 view of a tensor's bytes on the wasm heap. Take views only after every output is
+ * allocated: an allocation can grow the heap, which detaches views taken before it.
+ */
+export function f32(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, received ${t.dtype}`);
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/** A zero-filled float32 output on the wasm heap (makeOutput leaves the memory uninitialised). */
+export function zerosOutput(backend: WasmBackend, shape: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  return out;
+}
+
+/** Runs another wasm kernel directly (no engine, no tape), like the backend's own kernels do. */
+export function runWasmKernel(
+  backend: WasmBackend,
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`kernel ${name} is not registered for backend wasm`);
+  return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/** Frees intermediate results made inside a kernel. */
+export function disposeInfos(backend: WasmBackend, ...infos: tf.TensorInfo[]): void {
+  for (const t of infos) backend.disposeData(t.dataId);
+}
