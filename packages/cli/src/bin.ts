@@ -1,4 +1,12 @@
 #!/usr/bin/env node
-import { VERSION } from './index.js';
-import { createRng } from '@tfpipe/core';
-console.log('pipeline', VERSION, createRng(1).next());
+import { main } from './program.js';
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

@@ -1,1 +1,17 @@
-export const VERSION = '0.1.0';
+export { loadConfig, parseSet } from './config/load.js';
+export type { LoadOptions, LoadedConfig } from './config/load.js';
+export { parseYamlSource, readYamlSource } from './config/yaml-source.js';
+export type { YamlSource } from './config/yaml-source.js';
+export { parsePath, getPath, setPath, deepMerge } from './config/paths.js';
+export { fromZodIssues, knownKeysAt } from './config/zod-issues.js';
+export { loadPipelineConfig, crossFieldChecks } from './config/pipeline-config.js';
+export { pipelineSchema, dataSchema, outputSchema, pipelineJsonSchema } from './schema.js';
+export type { PipelineConfig, PipelineInput } from './schema.js';
+export { runPipeline, modelInputs, TFPIPE_VERSION } from './run/runner.js';
+export type { RunOptions, RunResult } from './run/runner.js';
+export { RUN_FILES, createRunDir, readRunInfo, writeRunInfo, readMetrics, listRunDirs, writeResolvedConfig } from './run/run-dir.js';
+export type { RunInfo, RunStatus } from './run/run-dir.js';
+export { saveModelDir, loadRun, MODEL_FILES } from './run/model-dir.js';
+export type { LoadedRun, ModelMetadata } from './run/model-dir.js';
+export { listRuns, summarizeRun, compareRuns, resolveRun } from './run/tracking.js';
+export type { RunSummary, RunComparison } from './run/tracking.js';

@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { TfpipeError, fileSystemIO, writeJsonAtomic, type InputSpec, type TaskSpec } from '@tfpipe/core';
+import { registerCustomLayers } from '@tfpipe/models';
+import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
+import type { Row } from '@tfpipe/data';
+
+/** `model/metadata.json`: what a saved model expects and what it was trained for. */
+export interface ModelMetadata {
+  name: string;
+  task: TaskSpec;
+  inputs: InputSpec[];
+  /** The raw columns a record must have (before preprocessing). */
+  rawColumns: { name: string; kind: string; shape?: number[] }[];
+  labels?: string[];
+  metrics?: Record<string, number>;
+  trainedAt: string;
+  backend?: string;
+  tfpipeVersion: string;
+}
+
+export const MODEL_FILES = { preprocess: 'preprocess.json', tensorizer: 'tensorizer.json', metadata: 'metadata.json' } as const;
+
+/** Saves everything prediction needs: weights, topology, fitted preprocessing, label encoding, metadata. */
+export async function saveModelDir(
+  dir: string,
+  parts: { model: tfl.LayersModel; preprocessor: Preprocessor; tensorizer: Tensorizer; metadata: ModelMetadata },
+): Promise<void> {
+  await parts.model.save(fileSystemIO(dir));
+  await writeJsonAtomic(join(dir, MODEL_FILES.preprocess), parts.preprocessor.toJSON());
+  await writeJsonAtomic(join(dir, MODEL_FILES.tensorizer), parts.tensorizer.toJSON());
+  await writeJsonAtomic(join(dir, MODEL_FILES.metadata), parts.metadata);
+}
+
+/** A loaded run: the model plus the exact preprocessing it was trained with. */
+export interface LoadedRun {
+  dir: string;
+  model: tfl.LayersModel;
+  preprocessor: Preprocessor;
+  tensorizer: Tensorizer;
+  metadata: ModelMetadata;
+  /** Raw records in, predictions out: the same path as evaluation. */
+  predict(rows: Row[]): Promise<ReturnType<Tensorizer['decode']>>;
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (e) {
+    throw new TfpipeError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Loads `<runDir>/model` (or a model folder given directly). */
+export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
+  let dir = runDirOrModelDir;
+  try {
+    await readFile(join(dir, 'model.json'));
+  } catch {
+    dir = join(runDirOrModelDir, 'model');
+  }
+  registerCustomLayers();
+  const model = await tfl.loadLayersModel(fileSystemIO(dir));
+  const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)));
+  const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
+  const metadata = await readJson<ModelMetadata>(join(dir, MODEL_FILES.metadata));
+  return {
+    dir: runDirOrModelDir,
+    model,
+    preprocessor,
+    tensorizer,
+    metadata,
+    async predict(rows) {
+      const transformed = rows.map((r) => preprocessor.transform(r));
+      const batch = tensorizer.toBatch(transformed, { withLabels: false });
+      try {
+        const out = model.predict(batch.xs as tf.Tensor | tf.Tensor[]) as tf.Tensor;
+        try {
+          return tensorizer.decode(out);
+        } finally {
+          out.dispose();
+        }
+      } finally {
+        tf.dispose(batch.xs as tf.Tensor);
+      }
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { join, relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import '@tfpipe/backend-wasm';
+import {
+  TfpipeError,
+  silentLogger,
+  useBackend,
+  writeJsonAtomic,
+  type Batch,
+  type Logger,
+} from '@tfpipe/core';
+import { Dataset, openSource, splitDataset, type Row } from '@tfpipe/data';
+import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
+import { buildModel } from '@tfpipe/models';
+import { fit, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import { checkGates, createMetric, evaluateModel, writeReport, type Evaluation, type GateResult } from '@tfpipe/evaluate';
+import type { LoadedConfig } from '../config/load.js';
+import type { PipelineConfig } from '../schema.js';
+import { saveModelDir, type ModelMetadata } from './model-dir.js';
+import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
+
+export const TFPIPE_VERSION = '0.1.0';
+
+export interface RunOptions {
+  /** Folder for new run directories (default: the config's output.dir). */
+  runsDir?: string;
+  /** Exactly this run directory. */
+  out?: string;
+  /** Continue this run directory from its last checkpoint. */
+  resume?: string;
+  logger?: Logger;
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  runDir: string;
+  info: RunInfo;
+  fit: FitResult;
+  evaluation?: Evaluation;
+  gates: GateResult[];
+}
+
+/** Orders named inputs the way the model declares them (tfjs-layers predict takes a list). */
+export function modelInputs(model: tfl.LayersModel, xs: Batch['xs']): tf.Tensor | tf.Tensor[] {
+  if (xs instanceof tf.Tensor) return xs;
+  return model.inputNames.map((n) => {
+    const t = xs[n];
+    if (!t) throw new TfpipeError('E_MODEL', `the model expects an input named "${n}"; the data has ${Object.keys(xs).join(', ')}`);
+    return t;
+  });
+}
+
+function batches(ds: Dataset<Row>, pre: Preprocessor, tz: Tensorizer, batchSize: number): () => AsyncIterable<Batch> {
+  return () => ds.map((r) => pre.transform(r)).batch(batchSize).map((rows) => tz.toBatch(rows));
+}
+
+/**
+ * Runs a whole pipeline: data → preprocessing fitted on train → model → training (checkpoints,
+ * early stopping) → evaluation on the test split → gates → report, all into one run directory.
+ */
+export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options: RunOptions = {}): Promise<RunResult> {
+  const cfg = loaded.config;
+  const log = options.logger ?? silentLogger;
+  const resuming = options.resume !== undefined;
+  const runDir = options.resume ?? options.out ?? (await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
+  const info: RunInfo = {
+    name: cfg.name,
+    status: 'running',
+    startedAt,
+    configFile: relative(process.cwd(), loaded.path),
+    seed: cfg.seed,
+    tfpipeVersion: TFPIPE_VERSION,
+  };
+  await writeRunInfo(runDir, info);
+  if (!resuming) await writeResolvedConfig(runDir, cfg);
+  log.info(`run directory: ${relative(process.cwd(), runDir) || runDir}${resuming ? ' (resuming)' : ''}`);
+
+  try {
+    const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
+    info.backend = backend.name;
+
+    // Data and splits.
+    const source = await openSource(cfg.data.source, { baseDir: loaded.baseDir, logger: log });
+    const testSource = cfg.data.test ? await openSource(cfg.data.test.source, { baseDir: loaded.baseDir, logger: log }) : undefined;
+    const split = splitDataset(source.rows(), cfg.data.split ?? {}, { seed: cfg.seed });
+    const train = split.train;
+    const validation = split.validation;
+    const test = testSource ? testSource.rows() : split.test;
+
+    // Preprocessing and label encoding, fitted on the training split only.
+    const pre = Preprocessor.fromConfig(cfg.preprocess);
+    await pre.fit(() => train);
+    const columns = pre.outputColumns(source.columns);
+    const tz = createTensorizer(cfg.data, columns);
+    await tz.fit(() => train.map((r) => pre.transform(r)));
+    log.info(`task: ${tz.task.kind}${'classes' in tz.task ? ` (${tz.task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
+
+    // Model and training.
+    const model = buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed });
+    const metricNames = cfg.train.metrics ?? [];
+    const bs = cfg.train.batchSize;
+    const fitResult = await fit(model, {
+      config: cfg.train,
+      train: () => batches(train.shuffle(cfg.data.shuffleBuffer, cfg.seed), pre, tz, bs)(),
+      ...(validation ? { validation: batches(validation, pre, tz, bs) } : {}),
+      metrics: () => metricNames.map((n) => createMetric(n, tz.task)),
+      task: tz.task,
+      runDir,
+      resume: resuming,
+      seed: cfg.seed,
+      logger: log,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(source.size !== undefined ? { stepsPerEpoch: Math.ceil((split.trainSize ?? source.size) / bs) } : {}),
+    });
+    info.epochs = fitResult.epochsRun;
+    info.stopReason = fitResult.stopReason;
+    if (fitResult.bestEpoch !== undefined) info.bestEpoch = fitResult.bestEpoch;
+
+    const metadata: ModelMetadata = {
+      name: cfg.name,
+      task: tz.task,
+      inputs: tz.inputs,
+      rawColumns: source.columns.map((c) => ({ name: c.name, kind: c.kind, ...(c.shape ? { shape: c.shape } : {}) })),
+      ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
+      trainedAt: new Date().toISOString(),
+      backend: backend.name,
+      tfpipeVersion: TFPIPE_VERSION,
+    };
+
+    // Evaluation on the test split.
+    let evaluation: Evaluation | undefined;
+    let gates: GateResult[] = [];
+    if (test) {
+      evaluation = await evaluateModel(model, batches(test, pre, tz, Math.max(bs, 256)), {
+        metrics: cfg.evaluate.metrics,
+        task: tz.task,
+        ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
+      });
+      gates = cfg.evaluate.gates ? checkGates(evaluation, cfg.evaluate.gates) : [];
+      metadata.metrics = evaluation.metrics;
+      info.metrics = evaluation.metrics;
+      await writeJsonAtomic(join(runDir, RUN_FILES.evaluation), {
+        ...evaluation,
+        bestEpoch: fitResult.bestEpoch,
+        stopReason: fitResult.stopReason,
+        gates,
+      });
+    }
+    await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: pre, tensorizer: tz, metadata });
+    if (cfg.output.report && evaluation) {
+      await writeReport(runDir, { config: cfg, history: fitResult.history, bestEpoch: fitResult.bestEpoch, evaluation });
+    }
+    const failed = gates.filter((g) => !g.passed);
+    info.blessed = failed.length === 0;
+    info.status = fitResult.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
+    info.endedAt = new Date().toISOString();
+    await writeRunInfo(runDir, info);
+    model.dispose();
+    if (failed.length) {
+      throw new TfpipeError('E_GATE', `${failed.length} gate(s) failed:\n${failed.map((g) => `  - ${g.message}`).join('\n')}`, {
+        hint: `The model is saved in ${runDir} but not blessed.`,
+      });
+    }
+    return { runDir, info, fit: fitResult, ...(evaluation ? { evaluation } : {}), gates };
+  } catch (e) {
+    if (info.status === 'running') {
+      info.status = options.signal?.aborted ? 'interrupted' : 'failed';
+      info.error = (e as Error).message;
+      info.endedAt = new Date().toISOString();
+      await writeRunInfo(runDir, info).catch(() => {});
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Release check: packs every public package as npm would publish it, runs publint on each tarball,
+ * installs all tarballs into an empty project with plain npm, and imports each package there
+ * (ESM at run time, and the type declarations with tsc, moduleResolution NodeNext).
+ *
+ *   pnpm release-check            (builds first)
+ *   pnpm release-check --no-build
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { publint } from 'publint';
+
+const root = resolve(import.meta.dirname, '../../..');
+const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+interface Pkg {
+  name: string;
+  dir: string;
+  private?: boolean;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+const pkgs: Pkg[] = readdirSync(join(root, 'packages'))
+  .map((d) => ({ ...(JSON.parse(readFileSync(join(root, 'packages', d, 'package.json'), 'utf8')) as Pkg), dir: join(root, 'packages', d) }))
+  .filter((p) => !p.private);
+
+if (!process.argv.includes('--no-build')) {
+  console.log('building...');
+  run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', '--parallel=2', '--skip-nx-cache'], root);
+}
+
+const out = mkdtempSync(join(tmpdir(), 'tfpipe-release-'));
+const tarballs: string[] = [];
+let problems = 0;
+for (const p of pkgs) {
+  const before = new Set(readdirSync(out));
+  run('pnpm', ['pack', '--pack-destination', out], p.dir);
+  const tgz = readdirSync(out).find((f) => !before.has(f) && f.endsWith('.tgz'))!;
+  tarballs.push(join(out, tgz));
+  const { messages } = await publint({ pkgDir: p.dir, level: 'warning', pack: { tarball: readFileSync(join(out, tgz)).buffer as ArrayBuffer } });
+  for (const m of messages) {
+    problems++;
+    console.log(`publint ${p.name}: ${m.type} ${m.code} ${JSON.stringify(m.args)} at ${m.path.join('.')}`);
+  }
+  console.log(`packed ${p.name} -> ${tgz}${messages.length ? '' : ' (publint clean)'}`);
+}
+
+// An empty consumer project: plain npm, the tarballs, and the non-optional peers.
+const app = mkdtempSync(join(tmpdir(), 'tfpipe-consumer-'));
+const peers = new Map<string, string>();
+for (const p of pkgs) {
+  for (const [n, v] of Object.entries(p.peerDependencies ?? {})) {
+    if (!p.peerDependenciesMeta?.[n]?.optional) peers.set(n, v);
+  }
+}
+writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+console.log(`installing ${tarballs.length} tarballs + ${peers.size} peers into ${app} with npm...`);
+run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...[...peers].map(([n, v]) => `${n}@${v}`), 'typescript@5.9', '@types/node@20'], app);
+
+const imports = pkgs.map((p, i) => `import * as m${i} from '${p.name}';`).join('\n');
+const checks = pkgs.map((p, i) => `if (Object.keys(m${i}).length === 0) throw new Error('${p.name} exports nothing');`).join('\n');
+writeFileSync(join(app, 'check.mjs'), `${imports}\n${checks}\nconsole.log('imported ${pkgs.length} packages');\n`);
+console.log(run('node', ['check.mjs'], app).trim());
+
+writeFileSync(join(app, 'check.ts'), `${imports}\nexport const all = [${pkgs.map((_, i) => `m${i}`).join(', ')}];\n`);
+writeFileSync(
+  join(app, 'tsconfig.json'),
+  JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['check.ts'] }),
+);
+try {
+  run(join(app, 'node_modules/.bin/tsc'), ['-p', '.'], app);
+  console.log('types resolve (tsc, NodeNext)');
+} catch (e) {
+  problems++;
+  console.log(`tsc failed in the consumer project:\n${(e as { stdout?: string }).stdout ?? e}`);
+}
+
+if (problems) {
+  console.error(`release check: ${problems} problem(s)`);
+  process.exit(1);
+}
+console.log('release check: ok');
