@@ -26,8 +26,6 @@ export function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const padTop = c.padInfo.top;
   const padLeft = c.padInfo.left;
   const rowStride = inWidth * C;
-  const best = new Int32Array(C);
-  const bestVal = new Float32Array(C);
   for (let b = 0; b < batchSize; b++) {
     const xb = b * inHeight * rowStride;
     for (let yr = 0; yr < outHeight; yr++) {
@@ -38,24 +36,20 @@ export function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
         const c0 = yc * strideWidth - padLeft;
         const cMin = Math.max(0, c0);
         const cMax = Math.min(inWidth, c0 + fw);
-        bestVal.fill(Number.NEGATIVE_INFINITY);
-        best.fill(-1);
-        // Channels innermost: contiguous reads (NHWC).
-        for (let r = rMin; r < rMax; r++) {
-          for (let cc = cMin; cc < cMax; cc++) {
-            const base = xb + r * rowStride + cc * C;
-            for (let d = 0; d < C; d++) {
-              const v = x[base + d]!;
-              if (v > bestVal[d]!) {
-                bestVal[d] = v;
-                best[d] = base + d;
+        const gBase = ((b * outHeight + yr) * outWidth + yc) * C;
+        for (let d = 0; d < C; d++) {
+          let at = -1;
+          let best = Number.NEGATIVE_INFINITY;
+          for (let r = rMin; r < rMax; r++) {
+            let i = xb + r * rowStride + cMin * C + d;
+            for (let cc = cMin; cc < cMax; cc++, i += C) {
+              const v = x[i]!;
+              if (v > best) {
+                best = v;
+                at = i;
               }
             }
           }
-        }
-        const gBase = ((b * outHeight + yr) * outWidth + yc) * C;
-        for (let d = 0; d < C; d++) {
-          const at = best[d]!;
           if (at >= 0) o[at]! += g[gBase + d]!;
         }
       }
