@@ -1,1 +1,14 @@
-export const VERSION = '0.1.0';
+export { evaluateSchema, metricSpecSchema, resolveMetrics, checkEvaluateConfig } from './schema.js';
+export type { EvaluateConfig } from './schema.js';
+export { createMetricRegistry, createMetric, metricDirection, metricName, metricsFor, defaultMetrics, checkMetrics } from './metrics/registry.js';
+export type { MetricRegistry, MetricSpec } from './metrics/registry.js';
+export type { EvalMetric, MetricEntry, TaskKind } from './metrics/metric.js';
+export type { CalibrationBin } from './metrics/probabilistic.js';
+export type { RocPoint, PrPoint } from './metrics/ranking.js';
+export { evaluateModel, resolveLabels } from './evaluation.js';
+export type { Evaluation, EvaluateOptions, PerClass, Predictor } from './evaluation.js';
+export type { WorstExample, ClassWorstExample, RegressionWorstExample } from './worst.js';
+export { gatesSchema, thresholdSchema, checkGates, checkGatesConfig, gateError } from './gates.js';
+export type { GatesConfig, GateResult, Threshold } from './gates.js';
+export { reportSchema } from './report/options.js';
+export type { ReportConfig } from './report/options.js';
