@@ -1,1 +1,14 @@
-export const VERSION = '0.1.0';
+export { Preprocessor, PREPROCESS_FILE } from './preprocessor.js';
+export type { PreprocessorOptions, PreprocessorState } from './preprocessor.js';
+export { createTransformRegistry, transformSchema, preprocessSchema } from './registry.js';
+export type { TransformRegistry, TransformConfig, TransformInput } from './registry.js';
+export type { Transform, TransformEntry, Fitter, ApplyOptions } from './transform.js';
+export type { Column } from './columns.js';
+export type { Value, Row, ColumnInfo } from './_row.js';
+export { parseFraction } from './transforms/rescale.js';
+export { PAD_ID, UNKNOWN_ID } from './transforms/tokenize.js';
+export { featuresSchema } from './features.js';
+export type { FeaturesConfig, FeaturesInput } from './features.js';
+export { Tensorizer, createTensorizer } from './tensorizer.js';
+export type { Prediction, TensorizerState } from './tensorizer.js';
+export type { LabelState } from './labels.js';
