@@ -79,7 +79,7 @@ export function checkGatesConfig(gates: GatesConfig, metrics: readonly string[],
 export function checkGates(evaluation: Evaluation, gates: GatesConfig, baseline?: Evaluation): GateResult[] {
   const results: GateResult[] = [];
   for (const [metric, t] of thresholds(gates)) {
-    const value = valueOf(evaluation, metric, 'evaluation');
+    const value = metricValue(evaluation, metric, 'evaluation');
     for (const kind of KINDS) {
       const threshold = t[kind];
       if (threshold === undefined) continue;
@@ -95,7 +95,7 @@ export function checkGates(evaluation: Evaluation, gates: GatesConfig, baseline?
           hint: 'Pass the baseline run\'s evaluation (evaluate.gates.vs) as the third argument.',
         });
       }
-      const base = valueOf(baseline, metric, 'baseline');
+      const base = metricValue(baseline, metric, 'baseline');
       const change = kind === 'maxDrop' ? base - value : value - base;
       const passed = change <= threshold;
       const verb = kind === 'maxDrop' ? 'dropped' : 'rose';
@@ -116,7 +116,7 @@ export function checkGates(evaluation: Evaluation, gates: GatesConfig, baseline?
   return results;
 }
 
-function valueOf(e: Evaluation, metric: string, which: string): number {
+function metricValue(e: Evaluation, metric: string, which: string): number {
   if (!(metric in e.metrics)) {
     const suggestion = didYouMean(metric, Object.keys(e.metrics));
     throw new TfpipeError('E_CONFIG', `gate on "${metric}", which the ${which} does not contain${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; it has ${Object.keys(e.metrics).join(', ')}`, {

@@ -12,3 +12,5 @@ export { gatesSchema, thresholdSchema, checkGates, checkGatesConfig, gateError }
 export type { GatesConfig, GateResult, Threshold } from './gates.js';
 export { reportSchema } from './report/options.js';
 export type { ReportConfig } from './report/options.js';
+export { fgsm, pgd, robustAccuracy, createAttack, attackSchema, fgsmSchema, pgdSchema } from './attacks.js';
+export type { Attack, AttackConfig, AttackLoss, AttackLossName, AttackModel, FgsmOptions, PgdOptions, RobustAccuracy } from './attacks.js';
