@@ -16,8 +16,8 @@ beforeAll(async () => {
 });
 
 function accuracy(x: tf.Tensor, y: Int32Array): number {
-  const pred = tf.tidy(() => tf.argMax(model.predict(x) as tf.Tensor, -1).dataSync());
-  return pred.reduce((s, p, i) => s + (p === y[i] ? 1 : 0), 0) / y.length;
+  const pred = tf.tidy(() => tf.argMax(model.predict(x) as tf.Tensor, -1).dataSync() as Int32Array);
+  return pred.reduce((s: number, p: number, i: number) => s + (p === y[i] ? 1 : 0), 0) / y.length;
 }
 
 function* batches(size: number): Generator<Batch> {

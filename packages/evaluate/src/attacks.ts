@@ -59,14 +59,14 @@ function lossFn(loss: AttackLoss | undefined, y: tf.Tensor): (yTrue: tf.Tensor, 
   const eps = 1e-7;
   switch (name) {
     case 'categoricalCrossentropy':
-      return (t, p) => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, eps, 1 - eps))), -1)));
+      return (t, p) => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, eps, 1 - eps))), -1))) as tf.Scalar;
     case 'binaryCrossentropy':
       return (t, p) => {
         const q = tf.clipByValue(p, eps, 1 - eps);
-        return tf.neg(tf.mean(tf.add(tf.mul(t, tf.log(q)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, q))))));
+        return tf.neg(tf.mean(tf.add(tf.mul(t, tf.log(q)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, q)))))) as tf.Scalar;
       };
     case 'meanSquaredError':
-      return (t, p) => tf.mean(tf.square(tf.sub(t, p)));
+      return (t, p) => tf.mean(tf.square(tf.sub(t, p))) as tf.Scalar;
   }
 }
 

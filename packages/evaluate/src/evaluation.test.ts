@@ -102,8 +102,8 @@ describe('evaluateModel', () => {
         }
       })();
     const e = await evaluateModel(model, data, { task: { kind: 'multiclass', classes: 10 } });
-    const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor2d(test.x, [300, 784])) as tf.Tensor, -1).dataSync());
-    const direct = pred.reduce((s, p, i) => s + (p === test.y[i] ? 1 : 0), 0) / 300;
+    const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor2d(test.x, [300, 784])) as tf.Tensor, -1).dataSync() as Int32Array);
+    const direct = pred.reduce((s: number, p: number, i: number) => s + (p === test.y[i] ? 1 : 0), 0) / 300;
     expect(e.metrics.accuracy).toBeCloseTo(direct, 10);
     expect(e.samples).toBe(300);
     for (let c = 0; c < 10; c++) {
