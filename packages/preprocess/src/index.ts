@@ -4,7 +4,6 @@ export { createTransformRegistry, transformSchema, preprocessSchema } from './re
 export type { TransformRegistry, TransformConfig, TransformInput } from './registry.js';
 export type { Transform, TransformEntry, Fitter, ApplyOptions } from './transform.js';
 export type { Column } from './columns.js';
-export type { Value, Row, ColumnInfo } from './_row.js';
 export { parseFraction } from './transforms/rescale.js';
 export { PAD_ID, UNKNOWN_ID } from './transforms/tokenize.js';
 export { featuresSchema } from './features.js';
