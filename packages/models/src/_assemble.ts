@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type InputSpec, TfpipeError } from '@tfpipe/core';
+import { formatPath, type InputSpec, TfpipeError } from '@tfpipe/core';
 import type { BuildContext, EncodeContext } from './_common.js';
-import { type HeadConfig, type OutputConfig, applyHead, outputLayer } from './heads.js';
+import { applyHead, type HeadConfig, type OutputConfig, outputLayer } from './heads.js';
 
 /** The input layer for one InputSpec: named after it; text inputs are int32 token ids. */
 export function makeInput(spec: InputSpec): tfl.SymbolicTensor {
@@ -14,11 +14,22 @@ export function singleInput(ctx: BuildContext, type: string): InputSpec {
   if (ctx.inputs.length === 1) return ctx.inputs[0]!;
   const path = [...ctx.path, 'type'];
   const names = ctx.inputs.map((i) => i.name).join(', ') || '(none)';
-  throw new TfpipeError('E_CONFIG', `${path.join('.')}: model type "${type}" takes one input; the data has ${ctx.inputs.length} (${names})`, {
-    path,
-    issues: [{ path, message: `model type "${type}" takes one input`, received: type, expected: ctx.inputs.length > 1 ? '"fusion" for several inputs' : 'one input' }],
-    hint: ctx.inputs.length > 1 ? 'Use `type: fusion` with one encoder per input.' : undefined,
-  });
+  throw new TfpipeError(
+    'E_CONFIG',
+    `${formatPath(path)}: model type "${type}" takes one input; the data has ${ctx.inputs.length} (${names})`,
+    {
+      path,
+      issues: [
+        {
+          path,
+          message: `model type "${type}" takes one input`,
+          received: type,
+          expected: ctx.inputs.length > 1 ? '"fusion" for several inputs' : 'one input',
+        },
+      ],
+      hint: ctx.inputs.length > 1 ? 'Use `type: fusion` with one encoder per input.' : undefined,
+    },
+  );
 }
 
 /** Input → encoder → hidden head → task output: the whole model of a single-input builder. */

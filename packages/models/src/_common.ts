@@ -1,6 +1,7 @@
-import type { InputSpec, Registry, TaskSpec } from '@tfpipe/core';
-import { TfpipeError, createRng } from '@tfpipe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { InputSpec, Registry, TaskSpec } from '@tfpipe/core';
+import { createRng, formatPath, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import type { ModelBuilder } from './builder.js';
 
@@ -10,15 +11,37 @@ export type Regularizer = ReturnType<typeof tfl.regularizers.l1l2>;
 
 /** Activations TF.js layers knows, by their identifier. */
 export const ACTIVATIONS = [
-  'linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'hardSigmoid', 'softmax', 'softplus', 'softsign', 'tanh', 'swish', 'mish', 'gelu',
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'sigmoid',
+  'hardSigmoid',
+  'softmax',
+  'softplus',
+  'softsign',
+  'tanh',
+  'swish',
+  'mish',
+  'gelu',
 ] as const;
 export const activationSchema = z.enum(ACTIVATIONS).describe('A TF.js activation name');
 export type Activation = z.infer<typeof activationSchema>;
 
 /** Initializers that draw random numbers, so take a seed. */
 const SEEDED_INITIALIZERS = [
-  'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'leCunNormal', 'leCunUniform', 'randomNormal', 'randomUniform',
-  'truncatedNormal', 'varianceScaling', 'orthogonal',
+  'glorotUniform',
+  'glorotNormal',
+  'heNormal',
+  'heUniform',
+  'leCunNormal',
+  'leCunUniform',
+  'randomNormal',
+  'randomUniform',
+  'truncatedNormal',
+  'varianceScaling',
+  'orthogonal',
 ] as const;
 export const INITIALIZERS = [...SEEDED_INITIALIZERS, 'zeros', 'ones', 'constant', 'identity'] as const;
 type InitializerName = (typeof INITIALIZERS)[number];
@@ -31,9 +54,16 @@ export const initializerSchema = z
         type: z.enum(INITIALIZERS).describe('Initializer name'),
         scale: z.number().positive().optional().describe('varianceScaling: scale'),
         mode: z.enum(['fanIn', 'fanOut', 'fanAvg']).optional().describe('varianceScaling: mode'),
-        distribution: z.enum(['normal', 'uniform', 'truncatedNormal']).optional().describe('varianceScaling: distribution'),
+        distribution: z
+          .enum(['normal', 'uniform', 'truncatedNormal'])
+          .optional()
+          .describe('varianceScaling: distribution'),
         mean: z.number().optional().describe('randomNormal / truncatedNormal: mean'),
-        stddev: z.number().positive().optional().describe('randomNormal / truncatedNormal: standard deviation'),
+        stddev: z
+          .number()
+          .positive()
+          .optional()
+          .describe('randomNormal / truncatedNormal: standard deviation'),
         minval: z.number().optional().describe('randomUniform: lower bound'),
         maxval: z.number().optional().describe('randomUniform: upper bound'),
         gain: z.number().optional().describe('orthogonal / identity: gain'),
@@ -41,7 +71,9 @@ export const initializerSchema = z
       })
       .strict(),
   ])
-  .describe('A weight initializer: a name (glorotUniform, heNormal, ...) or { type, ...options }. Seeded from the model seed.');
+  .describe(
+    'A weight initializer: a name (glorotUniform, heNormal, ...) or { type, ...options }. Seeded from the model seed.',
+  );
 export type InitializerSpec = z.infer<typeof initializerSchema>;
 
 export const regularizationSchema = z
@@ -55,8 +87,14 @@ export type Regularization = z.infer<typeof regularizationSchema>;
 
 /** Fields every builder accepts: they set defaults for the layers it makes (a layer's own setting wins). */
 export const weightOptionsShape = {
-  kernelInitializer: initializerSchema.optional().describe('Kernel initializer for every layer of this model (default glorotUniform, or the parent fusion model\'s)'),
-  regularization: regularizationSchema.optional().describe('L1/L2 on every kernel of this model (default none, or the parent fusion model\'s)'),
+  kernelInitializer: initializerSchema
+    .optional()
+    .describe(
+      "Kernel initializer for every layer of this model (default glorotUniform, or the parent fusion model's)",
+    ),
+  regularization: regularizationSchema
+    .optional()
+    .describe("L1/L2 on every kernel of this model (default none, or the parent fusion model's)"),
 };
 
 /** A TF.js initializer from a spec, with an explicit seed so the same model seed gives the same weights. */
@@ -64,6 +102,7 @@ export function makeInitializer(spec: InitializerSpec, seed: number): Initialize
   const { type, ...opts } = typeof spec === 'string' ? { type: spec } : spec;
   const name = type as InitializerName;
   const seeded = (SEEDED_INITIALIZERS as readonly string[]).includes(name);
+  if (name === 'orthogonal') requireChainedOps('the orthogonal initializer', []);
   const factory = tfl.initializers[name] as (args: Record<string, unknown>) => Initializer;
   return factory(seeded ? { ...opts, seed } : opts);
 }
@@ -128,10 +167,15 @@ export function rootContext(opts: {
 /** A child context: a config path below, a layer-name prefix, and the child config's weight options on top. */
 export function childContext<C extends BuildContext>(
   ctx: C,
-  opts: { path?: (string | number)[]; prefix?: string; config?: { kernelInitializer?: InitializerSpec; regularization?: Regularization } },
+  opts: {
+    path?: (string | number)[];
+    prefix?: string;
+    config?: { kernelInitializer?: InitializerSpec; regularization?: Regularization };
+  },
 ): C {
   const defaults = { ...ctx.defaults };
-  if (opts.config?.kernelInitializer !== undefined) defaults.kernelInitializer = opts.config.kernelInitializer;
+  if (opts.config?.kernelInitializer !== undefined)
+    defaults.kernelInitializer = opts.config.kernelInitializer;
   if (opts.config?.regularization !== undefined) defaults.regularization = opts.config.regularization;
   const prefix = opts.prefix;
   return {
@@ -145,21 +189,31 @@ export function childContext<C extends BuildContext>(
 /** kernelInitializer (seeded) + kernelRegularizer for one layer; the layer's own options win over inherited ones. */
 export function kernelOptions(
   ctx: BuildContext,
-  layer: { kernelInitializer?: InitializerSpec | undefined; regularization?: Regularization | undefined } = {},
+  layer: {
+    kernelInitializer?: InitializerSpec | undefined;
+    regularization?: Regularization | undefined;
+  } = {},
 ): { kernelInitializer: Initializer; kernelRegularizer?: Regularizer } {
   const init = layer.kernelInitializer ?? ctx.defaults.kernelInitializer ?? 'glorotUniform';
   const reg = makeRegularizer(layer.regularization ?? ctx.defaults.regularization);
-  return { kernelInitializer: makeInitializer(init, ctx.nextSeed()), ...(reg ? { kernelRegularizer: reg } : {}) };
+  return {
+    kernelInitializer: makeInitializer(init, ctx.nextSeed()),
+    ...(reg ? { kernelRegularizer: reg } : {}),
+  };
 }
 
 /** An E_MODEL error at `path`: the input does not fit what the builder needs. */
 export function shapeError(ctx: EncodeContext, what: string, expected: string): TfpipeError {
   const { spec } = ctx;
   const received = `${spec.kind} input "${spec.name}" of shape [${spec.shape.join(', ')}]`;
-  return new TfpipeError('E_MODEL', `${ctx.path.join('.')}: ${what}: received ${received}; expected ${expected}`, {
-    path: ctx.path,
-    issues: [{ path: ctx.path, message: what, received, expected }],
-  });
+  return new TfpipeError(
+    'E_MODEL',
+    `${formatPath(ctx.path)}: ${what}: received ${received}; expected ${expected}`,
+    {
+      path: ctx.path,
+      issues: [{ path: ctx.path, message: what, received, expected }],
+    },
+  );
 }
 
 /** The symbolic shape without the batch dimension. */
@@ -171,4 +225,21 @@ export function sampleShape(x: tfl.SymbolicTensor): number[] {
 export function flattenIfNeeded(x: tfl.SymbolicTensor, ctx: BuildContext): tfl.SymbolicTensor {
   if (x.shape.length <= 2) return x;
   return tfl.layers.flatten({ name: ctx.layerName('flatten') }).apply(x) as tfl.SymbolicTensor;
+}
+
+/**
+ * tfjs-layers' recurrent cells and orthogonal initializer call chained tensor methods (`x.flatten()`) that
+ * the Node bundle of tfjs-core does not install; without them they fail deep inside training with
+ * "rMat.flatten is not a function". Fail early and say what to do instead.
+ */
+export function requireChainedOps(what: string, path: (string | number)[]): void {
+  if (typeof (tf.Tensor.prototype as unknown as Record<string, unknown>).flatten === 'function') return;
+  throw new TfpipeError(
+    'E_BACKEND',
+    `${formatPath(path)}: ${what} needs the chained tensor methods that tfjs-layers calls, and they are not installed`,
+    {
+      path,
+      hint: 'Import "@tfpipe/backend-wasm" (or call its installChainedOps()) before building the model; the pipeline does this.',
+    },
+  );
 }

@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputSpec, type TaskSpec, TfpipeError } from '@tfpipe/core';
-import { type ModelRegistry, childContext, rootContext } from './_common.js';
 import { assemble } from './_assemble.js';
+import { childContext, type ModelRegistry, rootContext } from './_common.js';
 import { registerCustomLayers } from './custom-layers.js';
 import { defaultLoss, resolveOutputTasks } from './heads.js';
 import { createModelRegistry } from './registry.js';
@@ -29,25 +29,41 @@ export function buildModel(config: unknown, opts: BuildModelOptions): tfl.Layers
   const checked = validateModelConfig(config, { registry, path });
   if (checked.issues.length) throw TfpipeError.fromIssues(checked.issues);
   const parsed = checked.config as { type: string };
-  if (opts.inputs.length === 0) throw new TfpipeError('E_MODEL', 'buildModel needs at least one InputSpec', { path });
+  if (opts.inputs.length === 0)
+    throw new TfpipeError('E_MODEL', 'buildModel needs at least one InputSpec', { path });
   const entry = registry.get(parsed.type, [...path, 'type']);
-  const root = rootContext({ inputs: opts.inputs, task: opts.task, seed: opts.seed, registry, path, ...(opts.tasks ? { tasks: opts.tasks } : {}) });
+  const root = rootContext({
+    inputs: opts.inputs,
+    task: opts.task,
+    seed: opts.seed,
+    registry,
+    path,
+    ...(opts.tasks ? { tasks: opts.tasks } : {}),
+  });
   const ctx = childContext(root, { config: parsed as never });
   if (entry.build) return entry.build(parsed, ctx);
   if (entry.encode) return assemble(parsed as never, ctx, entry.type, entry.encode.bind(entry));
-  throw new TfpipeError('E_INTERNAL', `model type "${entry.type}" has neither build() nor encode()`, { path: [...path, 'type'] });
+  throw new TfpipeError('E_INTERNAL', `model type "${entry.type}" has neither build() nor encode()`, {
+    path: [...path, 'type'],
+  });
 }
 
 /** Loss names (and weights) for compiling a built model: one loss, or one per named output. */
 export function modelLosses(
   config: unknown,
-  opts: { task: TaskSpec; tasks?: Record<string, TaskSpec>; registry?: ModelRegistry; path?: (string | number)[] },
+  opts: {
+    task: TaskSpec;
+    tasks?: Record<string, TaskSpec>;
+    registry?: ModelRegistry;
+    path?: (string | number)[];
+  },
 ): { loss: string | Record<string, string>; lossWeights?: Record<string, number> } {
   const registry = opts.registry ?? createModelRegistry();
   const path = opts.path ?? ['model'];
   const checked = validateModelConfig(config, { registry, path });
   if (checked.issues.length) throw TfpipeError.fromIssues(checked.issues);
-  const outputs = (checked.config as { outputs?: Record<string, { lossWeight: number; loss?: string }> }).outputs;
+  const outputs = (checked.config as { outputs?: Record<string, { lossWeight: number; loss?: string }> })
+    .outputs;
   if (!outputs) return { loss: defaultLoss(opts.task) };
   const tasks = resolveOutputTasks(outputs as never, { path, ...(opts.tasks ? { tasks: opts.tasks } : {}) });
   const loss: Record<string, string> = {};

@@ -1,9 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TfpipeError } from '@tfpipe/core';
+import { formatPath, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
+import { assemble } from './_assemble.js';
 import {
-  type EncodeContext,
   activationSchema,
+  type EncodeContext,
   initializerSchema,
   kernelOptions,
   makeInitializer,
@@ -11,9 +12,8 @@ import {
   shapeError,
   weightOptionsShape,
 } from './_common.js';
-import { assemble } from './_assemble.js';
 import type { ModelBuilder } from './builder.js';
-import { HEAD_DEFAULT, dropout, headSchema, outputSchema } from './heads.js';
+import { dropout, HEAD_DEFAULT, headSchema, outputSchema } from './heads.js';
 
 export const convBlockSchema = z
   .object({
@@ -23,7 +23,10 @@ export const convBlockSchema = z
     padding: z.enum(['same', 'valid']).default('same').describe('Padding'),
     activation: activationSchema.default('relu').describe('Activation'),
     convs: z.number().int().positive().default(1).describe('Convolutions in this block before pooling'),
-    batchNorm: z.boolean().default(false).describe('Batch normalization after each convolution, before the activation'),
+    batchNorm: z
+      .boolean()
+      .default(false)
+      .describe('Batch normalization after each convolution, before the activation'),
     pooling: z.enum(['max', 'avg', 'none']).default('max').describe('Pooling at the end of the block'),
     poolSize: z.number().int().positive().default(2).describe('Pooling window and stride'),
     dropout: z.number().min(0).max(1).default(0).describe('Dropout at the end of the block'),
@@ -39,7 +42,9 @@ export const cnnSchema = z
     dims: z
       .union([z.literal(1), z.literal(2), z.literal('auto')])
       .default('auto')
-      .describe('1 (sequences, text) or 2 (images); auto: 2 for [h, w, c] inputs, 1 for [steps, channels] and text'),
+      .describe(
+        '1 (sequences, text) or 2 (images); auto: 2 for [h, w, c] inputs, 1 for [steps, channels] and text',
+      ),
     embedding: z
       .object({ dim: z.number().int().positive().default(32).describe('Embedding width') })
       .strict()
@@ -49,11 +54,36 @@ export const cnnSchema = z
       .array(convBlockSchema)
       .min(1)
       .default([
-        { filters: 32, kernelSize: 3, strides: 1, padding: 'same', activation: 'relu', convs: 1, batchNorm: false, pooling: 'max', poolSize: 2, dropout: 0 },
-        { filters: 64, kernelSize: 3, strides: 1, padding: 'same', activation: 'relu', convs: 1, batchNorm: false, pooling: 'max', poolSize: 2, dropout: 0 },
+        {
+          filters: 32,
+          kernelSize: 3,
+          strides: 1,
+          padding: 'same',
+          activation: 'relu',
+          convs: 1,
+          batchNorm: false,
+          pooling: 'max',
+          poolSize: 2,
+          dropout: 0,
+        },
+        {
+          filters: 64,
+          kernelSize: 3,
+          strides: 1,
+          padding: 'same',
+          activation: 'relu',
+          convs: 1,
+          batchNorm: false,
+          pooling: 'max',
+          poolSize: 2,
+          dropout: 0,
+        },
       ])
       .describe('Convolution blocks, in order'),
-    globalPooling: z.enum(['avg', 'max', 'flatten']).default('avg').describe('How the feature map becomes a vector'),
+    globalPooling: z
+      .enum(['avg', 'max', 'flatten'])
+      .default('avg')
+      .describe('How the feature map becomes a vector'),
     head: headSchema.default(HEAD_DEFAULT).describe('Hidden dense layers before the output'),
     output: outputSchema.optional().describe('Output layer overrides'),
     ...weightOptionsShape,
@@ -64,12 +94,29 @@ export type CnnConfig = z.infer<typeof cnnSchema>;
 
 function resolveDims(config: CnnConfig, ctx: EncodeContext): 1 | 2 {
   const { spec } = ctx;
-  const natural = spec.kind === 'text' ? (spec.shape.length === 1 ? 1 : undefined) : spec.shape.length === 3 ? 2 : spec.shape.length === 2 ? 1 : undefined;
+  const natural =
+    spec.kind === 'text'
+      ? spec.shape.length === 1
+        ? 1
+        : undefined
+      : spec.shape.length === 3
+        ? 2
+        : spec.shape.length === 2
+          ? 1
+          : undefined;
   if (natural === undefined) {
-    throw shapeError(ctx, 'a cnn needs an image, a sequence or text', 'shape [h, w, channels] (2-D), [steps, channels] (1-D) or text token ids [length]');
+    throw shapeError(
+      ctx,
+      'a cnn needs an image, a sequence or text',
+      'shape [h, w, channels] (2-D), [steps, channels] (1-D) or text token ids [length]',
+    );
   }
   if (config.dims !== 'auto' && config.dims !== natural) {
-    throw shapeError(ctx, `a ${config.dims}-D cnn does not fit this input`, config.dims === 2 ? 'an image of shape [h, w, channels]' : 'a sequence [steps, channels] or text');
+    throw shapeError(
+      ctx,
+      `a ${config.dims}-D cnn does not fit this input`,
+      config.dims === 2 ? 'an image of shape [h, w, channels]' : 'a sequence [steps, channels] or text',
+    );
   }
   return natural;
 }
@@ -78,12 +125,16 @@ function encode(config: CnnConfig, input: tfl.SymbolicTensor, ctx: EncodeContext
   const dims = resolveDims(config, ctx);
   let x = input;
   if (ctx.spec.kind === 'text') {
-    if (!ctx.spec.vocabSize) throw shapeError(ctx, 'a text input needs vocabSize for the embedding', 'an InputSpec with vocabSize');
+    if (!ctx.spec.vocabSize)
+      throw shapeError(ctx, 'a text input needs vocabSize for the embedding', 'an InputSpec with vocabSize');
     x = tfl.layers
       .embedding({
         inputDim: ctx.spec.vocabSize,
         outputDim: config.embedding.dim,
-        embeddingsInitializer: makeInitializer({ type: 'randomUniform', minval: -0.05, maxval: 0.05 }, ctx.nextSeed()),
+        embeddingsInitializer: makeInitializer(
+          { type: 'randomUniform', minval: -0.05, maxval: 0.05 },
+          ctx.nextSeed(),
+        ),
         name: ctx.layerName('embedding'),
       })
       .apply(x) as tfl.SymbolicTensor;
@@ -102,7 +153,9 @@ function encode(config: CnnConfig, input: tfl.SymbolicTensor, ctx: EncodeContext
       x = (dims === 2 ? tfl.layers.conv2d(args) : tfl.layers.conv1d(args)).apply(x) as tfl.SymbolicTensor;
       if (block.batchNorm) {
         x = tfl.layers.batchNormalization({ name: ctx.layerName('bn') }).apply(x) as tfl.SymbolicTensor;
-        x = tfl.layers.activation({ activation: block.activation, name: ctx.layerName('act') }).apply(x) as tfl.SymbolicTensor;
+        x = tfl.layers
+          .activation({ activation: block.activation, name: ctx.layerName('act') })
+          .apply(x) as tfl.SymbolicTensor;
       }
     }
     if (block.pooling !== 'none') {
@@ -111,11 +164,25 @@ function encode(config: CnnConfig, input: tfl.SymbolicTensor, ctx: EncodeContext
         const path = [...ctx.path, 'blocks', b, 'poolSize'];
         throw new TfpipeError(
           'E_MODEL',
-          `${path.join('.')}: pooling of size ${block.poolSize} does not fit the feature map [${spatial.join(', ')}] after block ${b}; input "${ctx.spec.name}" [${ctx.spec.shape.join(', ')}] is too small for ${config.blocks.length} blocks`,
-          { path, issues: [{ path, message: 'pooling window larger than the feature map', received: block.poolSize, expected: `<= ${Math.min(...spatial)}` }] },
+          `${formatPath(path)}: pooling of size ${block.poolSize} does not fit the feature map [${spatial.join(', ')}] after block ${b}; input "${ctx.spec.name}" [${ctx.spec.shape.join(', ')}] is too small for ${config.blocks.length} blocks`,
+          {
+            path,
+            issues: [
+              {
+                path,
+                message: 'pooling window larger than the feature map',
+                received: block.poolSize,
+                expected: `<= ${Math.min(...spatial)}`,
+              },
+            ],
+          },
         );
       }
-      const pargs = { poolSize: block.poolSize, strides: block.poolSize, name: ctx.layerName(`${block.pooling}pool`) };
+      const pargs = {
+        poolSize: block.poolSize,
+        strides: block.poolSize,
+        name: ctx.layerName(`${block.pooling}pool`),
+      };
       const layer =
         dims === 2
           ? block.pooling === 'max'

@@ -2,16 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 // tfjs-layers' RNN cells and orthogonal initializer call chained tensor methods that the Node bundle of
 // tfjs-core leaves out; the pipeline gets them from @tfpipe/backend-wasm, and so do these tests.
 import { installChainedOps } from '@tfpipe/backend-wasm';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { fileSystemIO } from '@tfpipe/core';
-import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CASES, type ContractCase, makeXs, makeYs } from './__fixtures__/cases.js';
-import { buildModel, modelLosses, registerCustomLayers } from './index.js';
+import { expectNoLeakedTensors } from '@tfpipe/test-utils';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { CASES } from './__fixtures__/cases.js';
+import { contractCycle } from './__fixtures__/cycle.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -23,45 +21,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Build → compile (adam + default loss) → one training step → save → load → same predictions; disposes all. */
-async function contractCycle(c: ContractCase, modelDir: string): Promise<void> {
-  const model = buildModel(c.config, { inputs: c.inputs, task: c.task, seed: 42 });
-  expect(model.inputNames).toEqual(c.inputs.map((i) => i.name));
-  const { loss, lossWeights } = modelLosses(c.config, { task: c.task });
-  model.compile({ optimizer: tf.train.adam(0.01), loss, ...(lossWeights ? { lossWeights } : {}) });
-  const xs = makeXs(c.inputs, 4, 1);
-  const xList = c.inputs.map((i) => xs[i.name]!);
-  const outputNames = model.outputNames;
-  const ys =
-    typeof loss === 'string'
-      ? makeYs(c.task, 4, 2)
-      : Object.fromEntries(outputNames.map((n, i) => [n, makeYs((c.config as { outputs: Record<string, { task: typeof c.task }> }).outputs[n]!.task, 4, 3 + i)]));
-  const before = model.predict(xList) as tf.Tensor | tf.Tensor[];
-  const history = await model.fit(xs, ys, { batchSize: 4, epochs: 1, verbose: 0 });
-  expect(Number.isFinite(history.history.loss![0] as number)).toBe(true);
-  const after = model.predict(xList) as tf.Tensor | tf.Tensor[];
-  // One adam step moved the weights.
-  const beforeList = Array.isArray(before) ? before : [before];
-  const afterList = Array.isArray(after) ? after : [after];
-  expect(beforeList.some((b, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(b, afterList[i]!))).dataSync()[0]!) > 0)).toBe(true);
-  await model.save(fileSystemIO(modelDir));
-  registerCustomLayers();
-  const loaded = await tfl.loadLayersModel(fileSystemIO(modelDir));
-  const again = loaded.predict(xList) as tf.Tensor | tf.Tensor[];
-  const againList = Array.isArray(again) ? again : [again];
-  expect(againList.length).toBe(afterList.length);
-  for (const [i, a] of afterList.entries()) expectTensorsClose(againList[i]!, a, 1e-5, 1e-5);
-  tf.dispose([...beforeList, ...afterList, ...againList, ...Object.values(xs), ...(ys instanceof tf.Tensor ? [ys] : Object.values(ys))]);
-  model.optimizer.dispose();
-  model.dispose();
-  loaded.dispose();
-}
-
-describe('model builder contract', () => {
+describe('model builder contract (cpu)', () => {
   for (const c of CASES) {
     it(`${c.name}: builds, trains a step, saves, loads with identical predictions, leaks nothing`, async () => {
       let run = 0;
-      await expectNoLeakedTensors(() => contractCycle(c, join(dir, `${c.name.replace(/\W+/g, '-')}-${run++}`)), 1);
+      await expectNoLeakedTensors(
+        () => contractCycle(c, join(dir, `${c.name.replace(/\W+/g, '-')}-${run++}`)),
+        1,
+      );
     });
   }
 });

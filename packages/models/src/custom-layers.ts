@@ -5,7 +5,13 @@ import { AttentionPooling, MaskedSequencePooling } from './layers/pooling.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
 
 /** The custom layer classes tfpipe models may contain. */
-export const CUSTOM_LAYERS = [SeededDropout, MultiHeadSelfAttention, TokenAndPositionEmbedding, MaskedSequencePooling, AttentionPooling] as const;
+export const CUSTOM_LAYERS = [
+  SeededDropout,
+  MultiHeadSelfAttention,
+  TokenAndPositionEmbedding,
+  MaskedSequencePooling,
+  AttentionPooling,
+] as const;
 
 /**
  * Registers tfpipe's custom layers with tf.serialization so saved models load. Idempotent; call it before
@@ -14,6 +20,9 @@ export const CUSTOM_LAYERS = [SeededDropout, MultiHeadSelfAttention, TokenAndPos
 export function registerCustomLayers(): void {
   const known = tf.serialization.SerializationMap.getMap().classNameMap;
   for (const cls of CUSTOM_LAYERS) {
-    if (!(cls.className in known)) tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+    if (!(cls.className in known))
+      tf.serialization.registerClass(
+        cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+      );
   }
 }

@@ -1,15 +1,27 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TfpipeError, type TaskSpec } from '@tfpipe/core';
+import { formatPath, type TaskSpec, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
-import { type Activation, type BuildContext, activationSchema, kernelOptions } from './_common.js';
+import { type Activation, activationSchema, type BuildContext, kernelOptions } from './_common.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
 
 /** A TaskSpec as YAML, for the outputs of multi-output models. */
 export const taskSchema = z
   .discriminatedUnion('kind', [
-    z.object({ kind: z.literal('multiclass'), classes: z.number().int().min(2), labels: z.array(z.string()).optional() }).strict(),
+    z
+      .object({
+        kind: z.literal('multiclass'),
+        classes: z.number().int().min(2),
+        labels: z.array(z.string()).optional(),
+      })
+      .strict(),
     z.object({ kind: z.literal('binary'), labels: z.array(z.string()).optional() }).strict(),
-    z.object({ kind: z.literal('multilabel'), classes: z.number().int().min(1), labels: z.array(z.string()).optional() }).strict(),
+    z
+      .object({
+        kind: z.literal('multilabel'),
+        classes: z.number().int().min(1),
+        labels: z.array(z.string()).optional(),
+      })
+      .strict(),
     z.object({ kind: z.literal('regression'), outputs: z.number().int().min(1) }).strict(),
   ])
   .describe('What an output predicts');
@@ -17,7 +29,9 @@ export const taskSchema = z
 /** Overrides of the output layer that the task derives. */
 export const outputSchema = z
   .object({
-    activation: activationSchema.optional().describe('Output activation (default from the task: softmax, sigmoid or linear)'),
+    activation: activationSchema
+      .optional()
+      .describe('Output activation (default from the task: softmax, sigmoid or linear)'),
     useBias: z.boolean().default(true).describe('Whether the output layer has a bias'),
   })
   .strict()
@@ -27,9 +41,17 @@ export type OutputConfig = z.infer<typeof outputSchema>;
 /** Hidden dense layers between the encoder and the output layer. */
 export const headSchema = z
   .object({
-    units: z.array(z.number().int().positive()).default([]).describe('Units of each hidden dense layer, e.g. [64]'),
+    units: z
+      .array(z.number().int().positive())
+      .default([])
+      .describe('Units of each hidden dense layer, e.g. [64]'),
     activation: activationSchema.default('relu').describe('Activation of the hidden layers'),
-    dropout: z.number().min(0).max(1).default(0).describe('Dropout rate after the encoder and after each hidden layer'),
+    dropout: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('Dropout rate after the encoder and after each hidden layer'),
     batchNorm: z.boolean().default(false).describe('Batch normalization after each hidden layer'),
   })
   .strict()
@@ -40,8 +62,8 @@ export const HEAD_DEFAULT: HeadConfig = { units: [], activation: 'relu', dropout
 /** One output of a multi-output model. */
 export const namedOutputSchema = outputSchema
   .extend({
-    task: taskSchema.optional().describe('What this output predicts (default: buildModel\'s `tasks[name]`)'),
-    lossWeight: z.number().min(0).default(1).describe('Weight of this output\'s loss in the total'),
+    task: taskSchema.optional().describe("What this output predicts (default: buildModel's `tasks[name]`)"),
+    lossWeight: z.number().min(0).default(1).describe("Weight of this output's loss in the total"),
     loss: z.string().optional().describe('Loss name (default from the task, see defaultLoss)'),
   })
   .strict();
@@ -77,7 +99,9 @@ export function defaultLoss(task: TaskSpec): string {
 /** A seeded dropout layer (or `x` itself when rate is 0). */
 export function dropout(x: tfl.SymbolicTensor, rate: number, ctx: BuildContext): tfl.SymbolicTensor {
   if (rate <= 0) return x;
-  return new SeededDropout({ rate, seed: ctx.nextSeed(), name: ctx.layerName('dropout') }).apply(x) as tfl.SymbolicTensor;
+  return new SeededDropout({ rate, seed: ctx.nextSeed(), name: ctx.layerName('dropout') }).apply(
+    x,
+  ) as tfl.SymbolicTensor;
 }
 
 /** Hidden head layers: dropout on the encoding, then dense (+ batch norm) (+ dropout) per entry of `units`. */
@@ -85,11 +109,18 @@ export function applyHead(x: tfl.SymbolicTensor, head: HeadConfig, ctx: BuildCon
   let h = dropout(x, head.dropout, ctx);
   for (const units of head.units) {
     h = tfl.layers
-      .dense({ units, activation: head.batchNorm ? 'linear' : head.activation, ...kernelOptions(ctx), name: ctx.layerName('head_dense') })
+      .dense({
+        units,
+        activation: head.batchNorm ? 'linear' : head.activation,
+        ...kernelOptions(ctx),
+        name: ctx.layerName('head_dense'),
+      })
       .apply(h) as tfl.SymbolicTensor;
     if (head.batchNorm) {
       h = tfl.layers.batchNormalization({ name: ctx.layerName('head_bn') }).apply(h) as tfl.SymbolicTensor;
-      h = tfl.layers.activation({ activation: head.activation, name: ctx.layerName('head_act') }).apply(h) as tfl.SymbolicTensor;
+      h = tfl.layers
+        .activation({ activation: head.activation, name: ctx.layerName('head_act') })
+        .apply(h) as tfl.SymbolicTensor;
     }
     h = dropout(h, head.dropout, ctx);
   }
@@ -105,9 +136,13 @@ export function outputLayer(
   name = 'output',
 ): tfl.SymbolicTensor {
   if (x.shape.length !== 2) {
-    throw new TfpipeError('E_MODEL', `${ctx.path.join('.')}: the output layer needs a [batch, features] encoding; received shape [${x.shape.join(', ')}]`, {
-      path: ctx.path,
-    });
+    throw new TfpipeError(
+      'E_MODEL',
+      `${formatPath(ctx.path)}: the output layer needs a [batch, features] encoding; received shape [${x.shape.join(', ')}]`,
+      {
+        path: ctx.path,
+      },
+    );
   }
   const { units, activation } = taskOutput(task);
   const init = ctx.defaults.kernelInitializer ?? 'glorotUniform';
@@ -132,10 +167,20 @@ export function resolveOutputTasks(
     const task = (o.task as TaskSpec | undefined) ?? ctx.tasks?.[name];
     if (!task) {
       const path = [...ctx.path, 'outputs', name, 'task'];
-      throw new TfpipeError('E_CONFIG', `${path.join('.')}: output "${name}" has no task; set outputs.${name}.task or pass tasks.${name} to buildModel`, {
-        path,
-        issues: [{ path, message: 'missing task for output', expected: '{ kind: multiclass | binary | multilabel | regression, ... }' }],
-      });
+      throw new TfpipeError(
+        'E_CONFIG',
+        `${formatPath(path)}: output "${name}" has no task; set outputs.${name}.task or pass tasks.${name} to buildModel`,
+        {
+          path,
+          issues: [
+            {
+              path,
+              message: 'missing task for output',
+              expected: '{ kind: multiclass | binary | multilabel | regression, ... }',
+            },
+          ],
+        },
+      );
     }
     out[name] = task;
   }

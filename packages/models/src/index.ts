@@ -1,29 +1,41 @@
-export { modelSchema, createModelRegistry, BUILTIN_MODELS } from './registry.js';
-export type { ModelConfig } from './registry.js';
-export { buildModel, modelLosses } from './build-model.js';
+export type {
+  BuildContext,
+  EncodeContext,
+  InitializerSpec,
+  ModelRegistry,
+  Regularization,
+} from './_common.js';
+export {
+  activationSchema,
+  initializerSchema,
+  kernelOptions,
+  makeInitializer,
+  regularizationSchema,
+} from './_common.js';
 export type { BuildModelOptions } from './build-model.js';
-export { validateModelConfig } from './validate.js';
-export { registerCustomLayers, CUSTOM_LAYERS } from './custom-layers.js';
-export { defaultLoss, taskOutput, taskSchema, headSchema, outputSchema, namedOutputSchema } from './heads.js';
-export type { HeadConfig, OutputConfig, NamedOutputConfig } from './heads.js';
+export { buildModel, modelLosses } from './build-model.js';
 export type { ModelBuilder } from './builder.js';
-export type { BuildContext, EncodeContext, ModelRegistry, InitializerSpec, Regularization } from './_common.js';
-export { initializerSchema, regularizationSchema, activationSchema, makeInitializer, kernelOptions } from './_common.js';
-export { logisticSchema } from './logistic.js';
-export type { LogisticConfig } from './logistic.js';
-export { mlpSchema } from './mlp.js';
-export type { MlpConfig } from './mlp.js';
-export { cnnSchema, convBlockSchema } from './cnn.js';
 export type { CnnConfig, ConvBlockConfig } from './cnn.js';
-export { rnnSchema } from './rnn.js';
-export type { RnnConfig } from './rnn.js';
-export { transformerSchema } from './transformer.js';
-export type { TransformerConfig } from './transformer.js';
-export { layersSchema, LIST_LAYER_TYPES } from './layers-list.js';
-export type { LayersConfig } from './layers-list.js';
-export { fusionSchema } from './fusion.js';
+export { cnnSchema, convBlockSchema } from './cnn.js';
+export { CUSTOM_LAYERS, registerCustomLayers } from './custom-layers.js';
 export type { FusionConfig } from './fusion.js';
+export { fusionSchema } from './fusion.js';
+export type { HeadConfig, NamedOutputConfig, OutputConfig } from './heads.js';
+export { defaultLoss, headSchema, namedOutputSchema, outputSchema, taskOutput, taskSchema } from './heads.js';
 export { MultiHeadSelfAttention } from './layers/attention.js';
 export { TokenAndPositionEmbedding } from './layers/embedding.js';
-export { MaskedSequencePooling, AttentionPooling } from './layers/pooling.js';
+export { AttentionPooling, MaskedSequencePooling } from './layers/pooling.js';
 export { SeededDropout } from './layers/seeded-dropout.js';
+export type { LayersConfig } from './layers-list.js';
+export { LIST_LAYER_TYPES, layersSchema } from './layers-list.js';
+export type { LogisticConfig } from './logistic.js';
+export { logisticSchema } from './logistic.js';
+export type { MlpConfig } from './mlp.js';
+export { mlpSchema } from './mlp.js';
+export type { ModelConfig } from './registry.js';
+export { BUILTIN_MODELS, createModelRegistry, modelSchema } from './registry.js';
+export type { RnnConfig } from './rnn.js';
+export { rnnSchema } from './rnn.js';
+export type { TransformerConfig } from './transformer.js';
+export { transformerSchema } from './transformer.js';
+export { validateModelConfig } from './validate.js';

@@ -1,10 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type Issue, TfpipeError, didYouMean } from '@tfpipe/core';
+import { didYouMean, formatPath, type Issue, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
+import { makeInput, singleInput } from './_assemble.js';
 import {
   type BuildContext,
   type EncodeContext,
-
   type InitializerSpec,
   initializerSchema,
   makeInitializer,
@@ -13,15 +13,28 @@ import {
   sampleShape,
   weightOptionsShape,
 } from './_common.js';
-import { makeInput, singleInput } from './_assemble.js';
 import type { ModelBuilder } from './builder.js';
 import { outputLayer, outputSchema, taskOutput } from './heads.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
 
 /** Factories that are not one-input layers of a list (cells, wrappers, merges, the input layer). */
 const NOT_LIST_LAYERS = new Set([
-  'inputLayer', 'rnn', 'stackedRNNCells', 'lstmCell', 'gruCell', 'simpleRNNCell', 'convLstm2dCell', 'bidirectional', 'timeDistributed',
-  'add', 'average', 'concatenate', 'maximum', 'minimum', 'multiply', 'dot',
+  'inputLayer',
+  'rnn',
+  'stackedRNNCells',
+  'lstmCell',
+  'gruCell',
+  'simpleRNNCell',
+  'convLstm2dCell',
+  'bidirectional',
+  'timeDistributed',
+  'add',
+  'average',
+  'concatenate',
+  'maximum',
+  'minimum',
+  'multiply',
+  'dot',
 ]);
 type Factory = (args: Record<string, unknown>) => tfl.layers.Layer;
 const factories = tfl.layers as unknown as Record<string, Factory>;
@@ -44,8 +57,10 @@ const INITIALIZER_DEFAULTS: Record<string, InitializerSpec> = {
 
 const listLayerSchema = z
   .object({
-    type: z.string().describe('A tfl.layers factory name in camelCase: dense, conv2d, maxPooling2d, flatten, lstm, ...'),
-    regularization: regularizationSchema.optional().describe('L1/L2 on this layer\'s kernel'),
+    type: z
+      .string()
+      .describe('A tfl.layers factory name in camelCase: dense, conv2d, maxPooling2d, flatten, lstm, ...'),
+    regularization: regularizationSchema.optional().describe("L1/L2 on this layer's kernel"),
   })
   .catchall(z.unknown())
   .describe('One TF.js layer: { type, ...its options }');
@@ -56,11 +71,24 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
   const { type, regularization: _r, ...opts } = layer;
   if (!LIST_LAYER_TYPES.includes(type)) {
     const suggestion = didYouMean(type, LIST_LAYER_TYPES);
-    return [{ path: [...path, 'type'], message: 'unknown layer type', received: type, expected: `a tfl.layers name: ${LIST_LAYER_TYPES.join(', ')}`, ...(suggestion ? { suggestion } : {}) }];
+    return [
+      {
+        path: [...path, 'type'],
+        message: 'unknown layer type',
+        received: type,
+        expected: `a tfl.layers name: ${LIST_LAYER_TYPES.join(', ')}`,
+        ...(suggestion ? { suggestion } : {}),
+      },
+    ];
   }
   const issues: Issue[] = [];
   for (const key of Object.keys(opts)) {
-    if (SHAPE_KEYS.includes(key)) issues.push({ path: [...path, key], message: 'input shapes come from the data (InputSpec), not the layer list', received: opts[key] });
+    if (SHAPE_KEYS.includes(key))
+      issues.push({
+        path: [...path, key],
+        message: 'input shapes come from the data (InputSpec), not the layer list',
+        received: opts[key],
+      });
   }
   if (issues.length) return issues;
   let known: string[];
@@ -73,7 +101,13 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
   for (const key of Object.keys(opts)) {
     if (!allowed.includes(key)) {
       const suggestion = didYouMean(key, allowed);
-      issues.push({ path: [...path, key], message: `unknown option for layer ${type}`, received: key, expected: allowed.join(', '), ...(suggestion ? { suggestion } : {}) });
+      issues.push({
+        path: [...path, key],
+        message: `unknown option for layer ${type}`,
+        received: key,
+        expected: allowed.join(', '),
+        ...(suggestion ? { suggestion } : {}),
+      });
     }
   }
   return issues;
@@ -82,7 +116,8 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
 /** Options as tfjs takes them: our initializer specs become initializer objects (seed 0 for probing). */
 function probeArgs(opts: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(opts)) out[k] = k.endsWith('Initializer') && isInitializerSpec(v) ? makeInitializer(v, 0) : v;
+  for (const [k, v] of Object.entries(opts))
+    out[k] = k.endsWith('Initializer') && isInitializerSpec(v) ? makeInitializer(v, 0) : v;
   return out;
 }
 
@@ -93,11 +128,18 @@ function isInitializerSpec(v: unknown): v is InitializerSpec {
 export const layersSchema = z
   .object({
     type: z.literal('layers'),
-    layers: z.array(listLayerSchema).min(1).describe('TF.js layers applied in order, e.g. { type: conv2d, filters: 32, kernelSize: 3, activation: relu }'),
+    layers: z
+      .array(listLayerSchema)
+      .min(1)
+      .describe(
+        'TF.js layers applied in order, e.g. { type: conv2d, filters: 32, kernelSize: 3, activation: relu }',
+      ),
     appendOutput: z
       .boolean()
       .default(false)
-      .describe('Add the task\'s output layer after the list; false: the list\'s last layer is the output and must match the task'),
+      .describe(
+        "Add the task's output layer after the list; false: the list's last layer is the output and must match the task",
+      ),
     output: outputSchema.optional().describe('Output layer overrides (with appendOutput)'),
     ...weightOptionsShape,
   })
@@ -105,7 +147,12 @@ export const layersSchema = z
   .superRefine((c, ctx) => {
     c.layers.forEach((layer, i) => {
       for (const issue of checkListLayer(layer, ['layers', i])) {
-        ctx.addIssue({ code: 'custom', path: issue.path, message: formatListIssue(issue), input: issue.received });
+        ctx.addIssue({
+          code: 'custom',
+          path: issue.path,
+          message: formatListIssue(issue),
+          input: issue.received,
+        });
       }
     });
   })
@@ -122,22 +169,35 @@ function makeListLayer(layer: ListLayerConfig, ctx: BuildContext, index: number)
   const name = (opts.name as string | undefined) ?? ctx.layerName(`${type}`);
   if (type === 'dropout' && opts.noiseShape === undefined) {
     // Seeded masks that change every step (see SeededDropout).
-    return new SeededDropout({ rate: Number(opts.rate), seed: (opts.seed as number | undefined) ?? ctx.nextSeed(), name });
+    return new SeededDropout({
+      rate: Number(opts.rate),
+      seed: (opts.seed as number | undefined) ?? ctx.nextSeed(),
+      name,
+    });
   }
   const known = Object.keys(factories[type]!(probeArgs(opts)).getConfig());
   const args: Record<string, unknown> = { ...opts, name };
   for (const key of known.filter((k) => k.endsWith('Initializer'))) {
     const given = opts[key];
-    const spec = given === undefined ? (key === 'kernelInitializer' ? (ctx.defaults.kernelInitializer ?? 'glorotUniform') : INITIALIZER_DEFAULTS[key]) : given;
+    const spec =
+      given === undefined
+        ? key === 'kernelInitializer'
+          ? (ctx.defaults.kernelInitializer ?? 'glorotUniform')
+          : INITIALIZER_DEFAULTS[key]
+        : given;
     if (spec !== undefined && isInitializerSpec(spec)) args[key] = makeInitializer(spec, ctx.nextSeed());
   }
   if (known.includes('kernelRegularizer') && opts.kernelRegularizer === undefined) {
     const reg = makeRegularizer(regularization ?? ctx.defaults.regularization);
     if (reg) args.kernelRegularizer = reg;
   } else if (regularization) {
-    throw new TfpipeError('E_CONFIG', `${[...ctx.path, 'layers', index, 'regularization'].join('.')}: layer ${type} has no kernel to regularize`, {
-      path: [...ctx.path, 'layers', index, 'regularization'],
-    });
+    throw new TfpipeError(
+      'E_CONFIG',
+      `${formatPath([...ctx.path, 'layers', index, 'regularization'])}: layer ${type} has no kernel to regularize`,
+      {
+        path: [...ctx.path, 'layers', index, 'regularization'],
+      },
+    );
   }
   return factories[type]!(args);
 }
@@ -150,10 +210,14 @@ function encode(config: LayersConfig, input: tfl.SymbolicTensor, ctx: EncodeCont
       x = makeListLayer(layer, ctx, i).apply(x) as tfl.SymbolicTensor;
     } catch (e) {
       if (e instanceof TfpipeError) throw e;
-      throw new TfpipeError('E_MODEL', `${path.join('.')}: layer ${layer.type} does not fit its input of shape [${sampleShape(x).join(', ')}] (input "${ctx.spec.name}"): ${(e as Error).message}`, {
-        path,
-        cause: e,
-      });
+      throw new TfpipeError(
+        'E_MODEL',
+        `${formatPath(path)}: layer ${layer.type} does not fit its input of shape [${sampleShape(x).join(', ')}] (input "${ctx.spec.name}"): ${(e as Error).message}`,
+        {
+          path,
+          cause: e,
+        },
+      );
     }
   });
   return x;
@@ -169,20 +233,37 @@ export const layersBuilder: ModelBuilder<LayersConfig> = {
     const input = makeInput(spec);
     let y = encode(config, input, { ...ctx, spec });
     if (config.appendOutput) {
-      y = outputLayer(y.shape.length > 2 ? (tfl.layers.flatten({ name: ctx.layerName('flatten') }).apply(y) as tfl.SymbolicTensor) : y, ctx.task, ctx, config.output ?? {});
+      y = outputLayer(
+        y.shape.length > 2
+          ? (tfl.layers.flatten({ name: ctx.layerName('flatten') }).apply(y) as tfl.SymbolicTensor)
+          : y,
+        ctx.task,
+        ctx,
+        config.output ?? {},
+      );
     } else {
       const want = [taskOutput(ctx.task).units];
       const got = sampleShape(y);
       if (got.join(',') !== want.join(',')) {
         const path = [...ctx.path, 'layers', config.layers.length - 1];
-        throw new TfpipeError('E_MODEL', `${path.join('.')}: the last layer outputs [${got.join(', ')}] per sample; the ${ctx.task.kind} task needs [${want.join(', ')}]`, {
-          path,
-          issues: [{ path, message: 'output shape does not match the task', received: `[${got.join(', ')}]`, expected: `[${want.join(', ')}]` }],
-          hint: 'Fix the last layer\'s units, or set appendOutput: true to add the task\'s output layer.',
-        });
+        throw new TfpipeError(
+          'E_MODEL',
+          `${formatPath(path)}: the last layer outputs [${got.join(', ')}] per sample; the ${ctx.task.kind} task needs [${want.join(', ')}]`,
+          {
+            path,
+            issues: [
+              {
+                path,
+                message: 'output shape does not match the task',
+                received: `[${got.join(', ')}]`,
+                expected: `[${want.join(', ')}]`,
+              },
+            ],
+            hint: "Fix the last layer's units, or set appendOutput: true to add the task's output layer.",
+          },
+        );
       }
     }
     return tfl.model({ inputs: input, outputs: y, name: 'layers' });
   },
 };
-

@@ -1,7 +1,7 @@
-import { TfpipeError } from '@tfpipe/core';
+import { formatPath, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
-import { type EncodeContext, flattenIfNeeded, shapeError, weightOptionsShape } from './_common.js';
 import { assemble } from './_assemble.js';
+import { type EncodeContext, flattenIfNeeded, shapeError, weightOptionsShape } from './_common.js';
 import type { ModelBuilder } from './builder.js';
 import { outputSchema } from './heads.js';
 
@@ -12,11 +12,22 @@ export const logisticSchema = z
     ...weightOptionsShape,
   })
   .strict()
-  .describe('Logistic regression: one dense layer on the (flattened) features. Binary: sigmoid; multiclass: softmax (multinomial).');
+  .describe(
+    'Logistic regression: one dense layer on the (flattened) features. Binary: sigmoid; multiclass: softmax (multinomial).',
+  );
 export type LogisticConfig = z.infer<typeof logisticSchema>;
 
-function encode(_config: LogisticConfig, input: import('@tensorflow/tfjs-layers').SymbolicTensor, ctx: EncodeContext) {
-  if (ctx.spec.kind === 'text') throw shapeError(ctx, 'logistic regression needs numeric features', 'an image, tabular or sequence input');
+function encode(
+  _config: LogisticConfig,
+  input: import('@tensorflow/tfjs-layers').SymbolicTensor,
+  ctx: EncodeContext,
+) {
+  if (ctx.spec.kind === 'text')
+    throw shapeError(
+      ctx,
+      'logistic regression needs numeric features',
+      'an image, tabular or sequence input',
+    );
   return flattenIfNeeded(input, ctx);
 }
 
@@ -28,11 +39,22 @@ export const logisticBuilder: ModelBuilder<LogisticConfig> = {
   build(config, ctx) {
     if (ctx.task.kind === 'regression') {
       const path = [...ctx.path, 'type'];
-      throw new TfpipeError('E_CONFIG', `${path.join('.')}: logistic regression is a classifier; the task is regression`, {
-        path,
-        issues: [{ path, message: 'logistic needs a classification task', received: 'regression', expected: 'binary | multiclass | multilabel' }],
-        hint: 'Use type: mlp with units: [] for linear regression.',
-      });
+      throw new TfpipeError(
+        'E_CONFIG',
+        `${formatPath(path)}: logistic regression is a classifier; the task is regression`,
+        {
+          path,
+          issues: [
+            {
+              path,
+              message: 'logistic needs a classification task',
+              received: 'regression',
+              expected: 'binary | multiclass | multilabel',
+            },
+          ],
+          hint: 'Use type: mlp with units: [] for linear regression.',
+        },
+      );
     }
     return assemble(config, ctx, 'logistic', encode);
   },

@@ -12,11 +12,27 @@ import { transformerBuilder, transformerSchema } from './transformer.js';
 
 /** The built-in model configs, discriminated by `type`. Custom types live in a registry (see createModelRegistry). */
 export const modelSchema = z
-  .discriminatedUnion('type', [logisticSchema, mlpSchema, cnnSchema, rnnSchema, transformerSchema, layersSchema, fusionSchema])
+  .discriminatedUnion('type', [
+    logisticSchema,
+    mlpSchema,
+    cnnSchema,
+    rnnSchema,
+    transformerSchema,
+    layersSchema,
+    fusionSchema,
+  ])
   .describe('The model: a built-in type or one registered from TypeScript');
 export type ModelConfig = z.infer<typeof modelSchema>;
 
-export const BUILTIN_MODELS: readonly ModelBuilder[] = [logisticBuilder, mlpBuilder, cnnBuilder, rnnBuilder, transformerBuilder, layersBuilder, fusionBuilder];
+export const BUILTIN_MODELS: readonly ModelBuilder[] = [
+  logisticBuilder,
+  mlpBuilder,
+  cnnBuilder,
+  rnnBuilder,
+  transformerBuilder,
+  layersBuilder,
+  fusionBuilder,
+];
 
 /** A fresh registry of model builders holding the built-ins; register your own with `register({ type, schema, build | encode })`. */
 export function createModelRegistry(): ModelRegistry {

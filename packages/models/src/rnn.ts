@@ -2,21 +2,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { hashSeed } from '@tfpipe/core';
 import { z } from 'zod';
+import { assemble } from './_assemble.js';
 import {
   type BuildContext,
   type EncodeContext,
   type InitializerSpec,
-  type Regularization,
   initializerSchema,
   kernelOptions,
   makeInitializer,
+  type Regularization,
   regularizationSchema,
+  requireChainedOps,
   shapeError,
   weightOptionsShape,
 } from './_common.js';
-import { assemble } from './_assemble.js';
 import type { ModelBuilder } from './builder.js';
-import { HEAD_DEFAULT, dropout, headSchema, outputSchema } from './heads.js';
+import { dropout, HEAD_DEFAULT, headSchema, outputSchema } from './heads.js';
 
 const rnnLayerSchema = z
   .object({
@@ -34,7 +35,9 @@ export const rnnSchema = z
       .array(z.union([z.number().int().positive(), rnnLayerSchema]))
       .min(1)
       .default([64])
-      .describe('Stacked recurrent layers: units per layer (or { units, kernelInitializer, regularization })'),
+      .describe(
+        'Stacked recurrent layers: units per layer (or { units, kernelInitializer, regularization })',
+      ),
     bidirectional: z.boolean().default(false).describe('Run each layer both ways and concatenate'),
     embedding: z
       .object({
@@ -78,20 +81,29 @@ function makeCell(cell: RnnConfig['cell'], args: RnnLayerArgs): tfl.RNN {
 
 function encode(config: RnnConfig, input: tfl.SymbolicTensor, ctx: EncodeContext): tfl.SymbolicTensor {
   const { spec } = ctx;
+  requireChainedOps(`an rnn (${config.cell})`, ctx.path);
   let x = input;
   if (spec.kind === 'text' && spec.shape.length === 1) {
-    if (!spec.vocabSize) throw shapeError(ctx, 'a text input needs vocabSize for the embedding', 'an InputSpec with vocabSize');
+    if (!spec.vocabSize)
+      throw shapeError(ctx, 'a text input needs vocabSize for the embedding', 'an InputSpec with vocabSize');
     x = tfl.layers
       .embedding({
         inputDim: spec.vocabSize,
         outputDim: config.embedding.dim,
         maskZero: config.embedding.maskZero,
-        embeddingsInitializer: makeInitializer({ type: 'randomUniform', minval: -0.05, maxval: 0.05 }, ctx.nextSeed()),
+        embeddingsInitializer: makeInitializer(
+          { type: 'randomUniform', minval: -0.05, maxval: 0.05 },
+          ctx.nextSeed(),
+        ),
         name: ctx.layerName('embedding'),
       })
       .apply(x) as tfl.SymbolicTensor;
   } else if (spec.kind === 'text' || spec.shape.length !== 2) {
-    throw shapeError(ctx, 'an rnn needs text token ids or a sequence of feature vectors', 'text ids of shape [length] or a sequence of shape [steps, features]');
+    throw shapeError(
+      ctx,
+      'an rnn needs text token ids or a sequence of feature vectors',
+      'text ids of shape [length] or a sequence of shape [steps, features]',
+    );
   }
   config.units.forEach((entry, i) => {
     const layer = typeof entry === 'number' ? { units: entry } : entry;
@@ -101,17 +113,27 @@ function encode(config: RnnConfig, input: tfl.SymbolicTensor, ctx: EncodeContext
     const args = cellArgs(ctx, layer, returnSequences, seed);
     if (config.bidirectional) {
       const forward = makeCell(config.cell, { ...args, name });
-      const bidi = tfl.layers.bidirectional({ layer: forward, mergeMode: 'concat', name: `${name}_bidirectional` });
+      const bidi = tfl.layers.bidirectional({
+        layer: forward,
+        mergeMode: 'concat',
+        name: `${name}_bidirectional`,
+      });
       const inShape = x.shape;
       x = bidi.apply(x) as tfl.SymbolicTensor;
       // tfjs makes the backward layer from the forward layer's config, so the same seeds: give it its own
       // initial weights, drawn from a twin with other seeds.
-      const twin = makeCell(config.cell, { ...cellArgs(ctx, layer, returnSequences, hashSeed(`${seed}:backward`)), goBackwards: true });
+      const twin = makeCell(config.cell, {
+        ...cellArgs(ctx, layer, returnSequences, hashSeed(`${seed}:backward`)),
+        goBackwards: true,
+      });
       twin.apply(tfl.input({ shape: inShape.slice(1) as number[] }));
       const twinWeights = twin.getWeights();
       const n = twinWeights.length;
       // Clones, so the forward variables are never assigned to themselves.
-      const forwardWeights = bidi.getWeights().slice(0, -n).map((w) => w.clone());
+      const forwardWeights = bidi
+        .getWeights()
+        .slice(0, -n)
+        .map((w) => w.clone());
       bidi.setWeights([...forwardWeights, ...twinWeights]);
       tf.dispose(forwardWeights);
       twin.dispose();

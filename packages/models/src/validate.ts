@@ -1,4 +1,4 @@
-import { type Issue, TfpipeError, didYouMean, isTfpipeError } from '@tfpipe/core';
+import { didYouMean, type Issue, isTfpipeError, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import type { ModelRegistry } from './_common.js';
 import type { ModelBuilder } from './builder.js';
@@ -11,12 +11,14 @@ function objectKeys(schema: z.ZodType): string[] {
 function schemaAt(schema: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
   let s: z.ZodType | undefined = schema;
   for (const p of path) {
-    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable)
+      s = s.unwrap() as z.ZodType;
     if (s instanceof z.ZodObject && typeof p === 'string') s = s.shape[p] as z.ZodType | undefined;
     else if (s instanceof z.ZodArray && typeof p === 'number') s = s.element as z.ZodType;
     else return undefined;
   }
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable)
+    s = s.unwrap() as z.ZodType;
   return s;
 }
 
@@ -29,12 +31,22 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType, prefix: (string 
       const known = objectKeys(schemaAt(schema, rel) ?? z.never());
       for (const key of issue.keys) {
         const suggestion = didYouMean(key, known);
-        out.push({ path: [...prefix, ...rel, key], message: 'unknown option', received: key, expected: known.join(', '), ...(suggestion ? { suggestion } : {}) });
+        out.push({
+          path: [...prefix, ...rel, key],
+          message: 'unknown option',
+          received: key,
+          expected: known.join(', '),
+          ...(suggestion ? { suggestion } : {}),
+        });
       }
       continue;
     }
     const expected =
-      issue.code === 'invalid_value' ? issue.values.map((v) => JSON.stringify(v)).join(' | ') : issue.code === 'invalid_type' ? issue.expected : undefined;
+      issue.code === 'invalid_value'
+        ? issue.values.map((v) => JSON.stringify(v)).join(' | ')
+        : issue.code === 'invalid_type'
+          ? issue.expected
+          : undefined;
     out.push({
       path: [...prefix, ...rel],
       message: issue.message,
@@ -46,10 +58,24 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType, prefix: (string 
 }
 
 /** The registry entry for a raw config and the config parsed (defaults filled) by its schema; E_CONFIG otherwise. */
-export function parseEntryConfig(raw: unknown, registry: ModelRegistry, path: (string | number)[]): { entry: ModelBuilder; config: unknown } {
+export function parseEntryConfig(
+  raw: unknown,
+  registry: ModelRegistry,
+  path: (string | number)[],
+): { entry: ModelBuilder; config: unknown } {
   const type = (raw as { type?: unknown } | null | undefined)?.type;
   if (typeof type !== 'string') {
-    throw TfpipeError.fromIssues([{ path: [...path, 'type'], message: 'a model needs a type', received: type, expected: registry.types().map((t) => JSON.stringify(t)).join(' | ') }]);
+    throw TfpipeError.fromIssues([
+      {
+        path: [...path, 'type'],
+        message: 'a model needs a type',
+        received: type,
+        expected: registry
+          .types()
+          .map((t) => JSON.stringify(t))
+          .join(' | '),
+      },
+    ]);
   }
   const entry = registry.get(type, [...path, 'type']);
   const parsed = entry.schema.safeParse(raw);

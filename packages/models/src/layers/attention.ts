@@ -15,7 +15,11 @@ export interface MultiHeadSelfAttentionArgs {
 /** x [b, l, d] · W [d, n] + bias → [b, l, n]. */
 export function projectSequence(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
   const [b, l, d] = x.shape as [number, number, number];
-  return tf.reshape(tf.add(tf.matMul(tf.reshape(x, [b * l, d]), kernel as tf.Tensor2D), bias), [b, l, kernel.shape[1]!]);
+  return tf.reshape(tf.add(tf.matMul(tf.reshape(x, [b * l, d]), kernel as tf.Tensor2D), bias), [
+    b,
+    l,
+    kernel.shape[1]!,
+  ]);
 }
 
 /** An additive mask [b, 1, 1, l]: 0 for real tokens, -1e9 for padding (token id 0). */
@@ -53,8 +57,16 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
     const inner = this.numHeads * this.keyDim;
     const reg = makeRegularizer(this.regularization);
     const kernel = (name: string, shape: number[], i: number) =>
-      this.addWeight(name, shape, 'float32', makeInitializer(this.kernelInitializer, hashSeed(`${this.seed}:${i}`)), reg, true);
-    const bias = (name: string, n: number) => this.addWeight(name, [n], 'float32', tfl.initializers.zeros(), undefined, true);
+      this.addWeight(
+        name,
+        shape,
+        'float32',
+        makeInitializer(this.kernelInitializer, hashSeed(`${this.seed}:${i}`)),
+        reg,
+        true,
+      );
+    const bias = (name: string, n: number) =>
+      this.addWeight(name, [n], 'float32', tfl.initializers.zeros(), undefined, true);
     this.w = {
       qk: kernel('query_kernel', [d, inner], 0),
       qb: bias('query_bias', inner),

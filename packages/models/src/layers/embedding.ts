@@ -29,13 +29,31 @@ export class TokenAndPositionEmbedding extends tfl.layers.Layer {
     this.maxLen = args.maxLen;
     this.embedDim = args.embedDim;
     this.seed = args.seed;
-    this.embeddingsInitializer = args.embeddingsInitializer ?? { type: 'randomUniform', minval: -0.05, maxval: 0.05 };
+    this.embeddingsInitializer = args.embeddingsInitializer ?? {
+      type: 'randomUniform',
+      minval: -0.05,
+      maxval: 0.05,
+    };
   }
 
   override build(): void {
     const init = (i: number) => makeInitializer(this.embeddingsInitializer, hashSeed(`${this.seed}:${i}`));
-    this.tokens = this.addWeight('token_embeddings', [this.vocabSize, this.embedDim], 'float32', init(0), undefined, true);
-    this.positions = this.addWeight('position_embeddings', [this.maxLen, this.embedDim], 'float32', init(1), undefined, true);
+    this.tokens = this.addWeight(
+      'token_embeddings',
+      [this.vocabSize, this.embedDim],
+      'float32',
+      init(0),
+      undefined,
+      true,
+    );
+    this.positions = this.addWeight(
+      'position_embeddings',
+      [this.maxLen, this.embedDim],
+      'float32',
+      init(1),
+      undefined,
+      true,
+    );
     this.built = true;
   }
 

@@ -77,7 +77,9 @@ export class AttentionPooling extends tfl.layers.Layer {
       const e = tf.stack(list, 1) as tf.Tensor3D; // [b, n, d]
       const [b, n, d] = e.shape;
       const flat = tf.reshape(e, [b * n, d]);
-      const hidden = tf.tanh(tf.add(tf.matMul(flat, this.w!.kernel.read() as tf.Tensor2D), this.w!.bias.read()));
+      const hidden = tf.tanh(
+        tf.add(tf.matMul(flat, this.w!.kernel.read() as tf.Tensor2D), this.w!.bias.read()),
+      );
       const scores = tf.reshape(tf.matMul(hidden, this.w!.query.read() as tf.Tensor2D), [b, n]);
       const weights = tf.expandDims(tf.softmax(scores, -1), -1); // [b, n, 1]
       return tf.sum(tf.mul(e, weights), 1);
@@ -85,6 +87,10 @@ export class AttentionPooling extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), seed: this.seed, kernelInitializer: this.kernelInitializer as tf.serialization.ConfigDictValue };
+    return {
+      ...super.getConfig(),
+      seed: this.seed,
+      kernelInitializer: this.kernelInitializer as tf.serialization.ConfigDictValue,
+    };
   }
 }
