@@ -1,0 +1,43 @@
+/**
+ * A real runner with no model: it scores the point (x, y) of its config with a known function, so tests can
+ * check which trial is best by hand. It can also take time (to be killed mid-trial) and fail on purpose.
+ *
+ *   objective: { x, y }   score = -(x - 0.3)^2 - (y - 2)^2, loss = -score
+ *   work: { ms, failAttempts, alwaysFail }
+ */
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Trial, TrialContext, TrialOutput } from '../types.js';
+
+interface QuadraticConfig {
+  objective: { x: number; y: number };
+  work?: { ms?: number; failAttempts?: number; alwaysFail?: boolean };
+  seed?: number;
+}
+
+export function score(x: number, y: number): number {
+  return -((x - 0.3) ** 2) - (y - 2) ** 2;
+}
+
+export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOutput> {
+  const config = trial.config as QuadraticConfig;
+  await mkdir(ctx.runDir, { recursive: true });
+  // Every start is recorded with the process that ran it and its parent (the queue worker).
+  await appendFile(join(ctx.runDir, 'starts.jsonl'), `${JSON.stringify({ pid: process.pid, ppid: process.ppid, at: Date.now() })}\n`);
+  const starts = (await readFile(join(ctx.runDir, 'starts.jsonl'), 'utf8')).trim().split('\n').length;
+  const work = config.work ?? {};
+  if (work.ms) {
+    await new Promise<void>((done, fail) => {
+      const t = setTimeout(done, work.ms);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        fail(new Error('aborted'));
+      });
+    });
+  }
+  if (work.alwaysFail) throw new Error(`objective failed on purpose at x=${config.objective.x}`);
+  if (work.failAttempts && starts <= work.failAttempts) throw new Error(`failing start ${starts} of ${work.failAttempts} on purpose`);
+  const s = score(config.objective.x, config.objective.y);
+  await writeFile(join(ctx.runDir, 'score.txt'), `${s}\n`);
+  return { metrics: { score: s, loss: -s, seed: trial.seed }, runDir: ctx.runDir };
+}

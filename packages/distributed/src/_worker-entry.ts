@@ -1,0 +1,89 @@
+/**
+ * The script child processes run. Three modes:
+ *   trial     --runner <ref>                       one trial sent over IPC by runTrialInChild
+ *   worker    --queue <redis url> --runner <ref>   a queue worker (startWorker) until SIGTERM/SIGINT
+ *   run-trial --runner <ref> --trial <file.json> --sweep-dir <dir>   one trial from a file (Kubernetes)
+ */
+import { parseArgs } from 'node:util';
+import type { ChildMessage } from './child.js';
+import { executeTrial, loadRunner, runTrialFile } from './harness.js';
+import { startWorker } from './queue-worker.js';
+
+async function trialMode(runnerRef: string): Promise<void> {
+  const abort = new AbortController();
+  // The parent died or gave up on us: a trial nobody waits for is wasted work.
+  process.on('disconnect', () => process.exit(1));
+  const runner = await loadRunner(runnerRef);
+  await new Promise<void>((done, fail) => {
+    process.on('message', (m: ChildMessage) => {
+      if (m.type === 'abort') abort.abort(new Error('the sweep was cancelled'));
+      if (m.type !== 'run') return;
+      executeTrial(m.trial, { sweepDir: m.sweepDir, runner, worker: m.worker, attempt: m.attempt, signal: abort.signal })
+        .then((result) => process.send?.({ type: 'result', result } satisfies ChildMessage, () => done()))
+        .catch(fail);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const [mode, ...rest] = process.argv.slice(2);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      runner: { type: 'string' },
+      queue: { type: 'string' },
+      sweep: { type: 'string' },
+      prefix: { type: 'string' },
+      concurrency: { type: 'string' },
+      name: { type: 'string' },
+      'lock-duration': { type: 'string' },
+      'stalled-interval': { type: 'string' },
+      'poll-ms': { type: 'string' },
+      trial: { type: 'string' },
+      'sweep-dir': { type: 'string' },
+      summary: { type: 'string' },
+    },
+  });
+  if (!values.runner) throw new Error('--runner <module#export> is required');
+  if (mode === 'trial') return trialMode(values.runner);
+  if (mode === 'run-trial') {
+    if (!values.trial || !values['sweep-dir']) throw new Error('run-trial needs --trial <file> and --sweep-dir <dir>');
+    const r = await runTrialFile({
+      trialFile: values.trial,
+      sweepDir: values['sweep-dir'],
+      runner: values.runner,
+      ...(values.summary ? { summaryFile: values.summary } : {}),
+    });
+    process.exitCode = r.status === 'completed' ? 0 : 1;
+    return;
+  }
+  if (mode === 'worker') {
+    if (!values.queue) throw new Error('worker needs --queue redis://host:port');
+    const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+    const worker = await startWorker({
+      connection: values.queue,
+      runner: values.runner,
+      ...(values.sweep ? { queue: values.sweep } : {}),
+      ...(values.prefix ? { prefix: values.prefix } : {}),
+      ...(values.name ? { name: values.name } : {}),
+      concurrency: num(values.concurrency) ?? 1,
+      ...(values['lock-duration'] ? { lockDuration: num(values['lock-duration'])! } : {}),
+      ...(values['stalled-interval'] ? { stalledInterval: num(values['stalled-interval'])! } : {}),
+      ...(values['poll-ms'] ? { pollMs: num(values['poll-ms'])! } : {}),
+    });
+    // Tests and supervisors wait for this line before they hand out work.
+    console.log(`worker ${worker.name} ready`);
+    await new Promise<void>((done) => {
+      const stop = () => worker.close().then(done, done);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    return;
+  }
+  throw new Error(`unknown mode "${mode}"; expected trial, worker or run-trial`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
