@@ -64,7 +64,7 @@ describe('bag-of-words', () => {
     const raw = [1, 0, 2 * idfB]; // "a c c"
     const norm = Math.hypot(...raw);
     const out = Array.from(pre.transform({ t: 'a c c' }).t as Float32Array);
-    raw.forEach((v, i) => expect(out[i]).toBeCloseTo(v / norm, 6));
+    for (const [i, v] of raw.entries()) expect(out[i]).toBeCloseTo(v / norm, 6);
     expect(pre.outputColumns([{ name: 't', kind: 'string' }])).toEqual([{ name: 't', kind: 'vector', shape: [3] }]);
   });
 });

@@ -30,8 +30,9 @@ export const minMax: TransformEntry<MinMaxConfig> = {
     const affine = (name: string) => {
       const s = stats![name]!;
       const range = s.max - s.min;
-      // A constant (or empty) column: scale 1 so the value maps to the lower end instead of NaN.
-      const k = range > 0 ? (config.max - config.min) / range : 1;
+      // A constant (or empty, or denormal-range) column: scale 1 so values stay finite instead of NaN/Infinity.
+      const k0 = (config.max - config.min) / range;
+      const k = range > 0 && Number.isFinite(k0) ? k0 : 1;
       const lo = Number.isFinite(s.min) ? s.min : 0;
       return { k, lo };
     };

@@ -8,7 +8,7 @@ export const standardizeSchema = z
     type: z.literal('standardize'),
     ...columnFields,
     withMean: z.boolean().default(true).describe('Subtract the mean.'),
-    withStd: z.boolean().default(true).describe('Divide by the (population) standard deviation; a constant column is divided by 1.'),
+    withStd: z.boolean().default(true).describe('Divide by the (population) standard deviation; a constant (or denormal-spread) column is divided by 1.'),
   })
   .strict()
   .superRefine(exactlyOneColumnField)
@@ -26,7 +26,7 @@ export const standardize: TransformEntry<StandardizeConfig> = {
     let stats: Stats | undefined;
     const scale = (name: string) => {
       const s = stats![name]!;
-      return { mean: config.withMean ? s.mean : 0, std: config.withStd && s.std > 0 ? s.std : 1 };
+      return { mean: config.withMean ? s.mean : 0, std: config.withStd && s.std > 0 && Number.isFinite(1 / s.std) ? s.std : 1 };
     };
     return {
       type: 'standardize',
