@@ -96,7 +96,7 @@ describe('Dataset', () => {
     const out = await Dataset.fromArray(range(1000)).shuffle(10, 1).toArray();
     expect([...out].sort((x, y) => x - y)).toEqual(range(1000));
     // Item at output position p was read at most p + 9 (buffer of 10 fills first).
-    out.forEach((v, p) => expect(v).toBeLessThanOrEqual(p + 9));
+    for (const [p, v] of out.entries()) expect(v).toBeLessThanOrEqual(p + 9);
   });
 
   it('repeat repeats n times or forever', async () => {
