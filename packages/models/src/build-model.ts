@@ -27,7 +27,7 @@ export function buildModel(config: unknown, opts: BuildModelOptions): tfl.Layers
   const registry = opts.registry ?? createModelRegistry();
   const path = opts.path ?? ['model'];
   const checked = validateModelConfig(config, { registry, path });
-  if (checked.issues.length) throw TfpipeError.fromIssues(checked.issues);
+  if (checked.issues.length) throw checked.error ?? TfpipeError.fromIssues(checked.issues);
   const parsed = checked.config as { type: string };
   if (opts.inputs.length === 0)
     throw new TfpipeError('E_MODEL', 'buildModel needs at least one InputSpec', { path });
@@ -61,7 +61,7 @@ export function modelLosses(
   const registry = opts.registry ?? createModelRegistry();
   const path = opts.path ?? ['model'];
   const checked = validateModelConfig(config, { registry, path });
-  if (checked.issues.length) throw TfpipeError.fromIssues(checked.issues);
+  if (checked.issues.length) throw checked.error ?? TfpipeError.fromIssues(checked.issues);
   const outputs = (checked.config as { outputs?: Record<string, { lossWeight: number; loss?: string }> })
     .outputs;
   if (!outputs) return { loss: defaultLoss(opts.task) };

@@ -55,6 +55,37 @@ const INITIALIZER_DEFAULTS: Record<string, InitializerSpec> = {
   pointwiseInitializer: 'glorotUniform',
 };
 
+/** Options a layer cannot be made without, with stand-in values for probing its accepted options. */
+const REQUIRED: Record<string, Record<string, unknown>> = {
+  dense: { units: 1 },
+  conv1d: { filters: 1, kernelSize: 1 },
+  conv2d: { filters: 1, kernelSize: 1 },
+  conv3d: { filters: 1, kernelSize: 1 },
+  conv2dTranspose: { filters: 1, kernelSize: 1 },
+  conv3dTranspose: { filters: 1, kernelSize: 1 },
+  separableConv2d: { filters: 1, kernelSize: 1 },
+  depthwiseConv2d: { kernelSize: 1 },
+  convLstm2d: { filters: 1, kernelSize: 1 },
+  embedding: { inputDim: 1, outputDim: 1 },
+  lstm: { units: 1 },
+  gru: { units: 1 },
+  simpleRNN: { units: 1 },
+  dropout: { rate: 0.5 },
+  spatialDropout1d: { rate: 0.5 },
+  alphaDropout: { rate: 0.5 },
+  gaussianDropout: { rate: 0.5 },
+  gaussianNoise: { stddev: 1 },
+  reshape: { targetShape: [1] },
+  permute: { dims: [1] },
+  repeatVector: { n: 1 },
+  activation: { activation: 'linear' },
+  cropping2D: { cropping: 1 },
+  centerCrop: { height: 1, width: 1 },
+  resizing: { height: 1, width: 1 },
+  rescaling: { scale: 1 },
+  categoryEncoding: { numTokens: 1 },
+};
+
 const listLayerSchema = z
   .object({
     type: z
@@ -91,9 +122,11 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
       });
   }
   if (issues.length) return issues;
+  const required = REQUIRED[type] ?? {};
   let known: string[];
   try {
-    known = Object.keys(factories[type]!(probeArgs(opts)).getConfig());
+    // Stand-ins for missing required options, so unknown keys are found even when one is misspelt.
+    known = Object.keys(factories[type]!(probeArgs({ ...required, ...opts })).getConfig());
   } catch (e) {
     return [{ path, message: `invalid options for ${type}: ${(e as Error).message}`, received: opts }];
   }
@@ -109,6 +142,15 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
         ...(suggestion ? { suggestion } : {}),
       });
     }
+  }
+  for (const key of Object.keys(required)) {
+    if (!(key in opts)) issues.push({ path: [...path, key], message: `layer ${type} needs option ${key}` });
+  }
+  if (issues.length) return issues;
+  try {
+    factories[type]!(probeArgs(opts));
+  } catch (e) {
+    issues.push({ path, message: `invalid options for ${type}: ${(e as Error).message}`, received: opts });
   }
   return issues;
 }

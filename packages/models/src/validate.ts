@@ -90,14 +90,14 @@ export function parseEntryConfig(
 export function validateModelConfig(
   raw: unknown,
   opts: { registry: ModelRegistry; path?: (string | number)[] },
-): { config?: unknown; issues: Issue[] } {
+): { config?: unknown; issues: Issue[]; error?: TfpipeError } {
   const path = opts.path ?? ['model'];
   try {
     const { entry, config } = parseEntryConfig(raw, opts.registry, path);
     const issues = entry.validate?.(config, { registry: opts.registry, path }) ?? [];
     return issues.length ? { issues } : { config, issues };
   } catch (e) {
-    if (isTfpipeError(e) && e.issues.length) return { issues: e.issues };
+    if (isTfpipeError(e) && e.issues.length) return { issues: e.issues, error: e };
     throw e;
   }
 }
