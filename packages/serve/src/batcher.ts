@@ -1,0 +1,127 @@
+/** One request's rows waiting for the model. */
+interface Pending<K, R, P> {
+  key: K;
+  rows: R[];
+  resolve(out: P[]): void;
+  reject(e: unknown): void;
+}
+
+export interface MicroBatcherOptions<K, R, P> {
+  /** Rows per model call; a queue this full is run at once. */
+  maxBatch: number;
+  /** How long the first queued request waits for others to join its batch. 0: next event-loop turn. */
+  waitMs: number;
+  /** Runs one batch. All rows share one key (the run they were validated against). */
+  run(key: K, rows: R[]): Promise<P[]>;
+  /** Called with the size of each batch run (for metrics). */
+  onBatch?(size: number): void;
+}
+
+/**
+ * Micro-batching: requests arriving within `waitMs` of each other are predicted in one model call of up to
+ * `maxBatch` rows, which is what makes a server fast under load. Batches run one at a time. When a
+ * batch fails, each request in it is retried alone, so one bad request never fails its neighbours.
+ */
+export class MicroBatcher<K, R, P> {
+  private queue: Pending<K, R, P>[] = [];
+  private queuedRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+  private settleIdle: (() => void) | undefined;
+
+  constructor(private readonly options: MicroBatcherOptions<K, R, P>) {}
+
+  /** Queues rows; resolves with their outputs, in order. */
+  submit(key: K, rows: R[]): Promise<P[]> {
+    return new Promise<P[]>((resolve, reject) => {
+      this.queue.push({ key, rows, resolve, reject });
+      this.queuedRows += rows.length;
+      this.schedule();
+    });
+  }
+
+  /** Rows waiting (not yet in a running batch). */
+  get pending(): number {
+    return this.queuedRows;
+  }
+
+  /** Resolves when the queue is empty and no batch runs. */
+  drained(): Promise<void> {
+    return this.running || this.queue.length ? this.idle : Promise.resolve();
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the loop picks the queue up after the current batch
+    if (this.queuedRows >= this.options.maxBatch || this.options.waitMs <= 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.start(true);
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.start(false);
+      }, this.options.waitMs);
+    }
+  }
+
+  private start(nextTurn: boolean): void {
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((r) => (this.settleIdle = r));
+    const go = () => void this.loop();
+    if (nextTurn) setImmediate(go);
+    else go();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.take();
+        await this.runBatch(batch);
+        // Let the HTTP layer read more requests, so they can join the next batch.
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.running = false;
+      this.settleIdle?.();
+      if (this.queue.length) this.schedule();
+    }
+  }
+
+  /** The head request and those after it with the same key, up to maxBatch rows (at least one request). */
+  private take(): Pending<K, R, P>[] {
+    const key = this.queue[0]!.key;
+    const out: Pending<K, R, P>[] = [];
+    let rows = 0;
+    while (this.queue.length) {
+      const p = this.queue[0]!;
+      if (p.key !== key || (out.length > 0 && rows + p.rows.length > this.options.maxBatch)) break;
+      out.push(this.queue.shift()!);
+      rows += p.rows.length;
+    }
+    this.queuedRows -= rows;
+    return out;
+  }
+
+  private async runBatch(batch: Pending<K, R, P>[]): Promise<void> {
+    const rows = batch.flatMap((p) => p.rows);
+    let outs: P[];
+    try {
+      this.options.onBatch?.(rows.length);
+      outs = await this.options.run(batch[0]!.key, rows);
+    } catch (e) {
+      if (batch.length === 1) {
+        batch[0]!.reject(e);
+        return;
+      }
+      for (const p of batch) await this.runBatch([p]);
+      return;
+    }
+    let o = 0;
+    for (const p of batch) {
+      p.resolve(outs.slice(o, o + p.rows.length));
+      o += p.rows.length;
+    }
+  }
+}
