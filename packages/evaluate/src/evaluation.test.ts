@@ -88,6 +88,23 @@ describe('evaluateModel', () => {
     expect(e.confusionMatrix).toBeUndefined();
   });
 
+  it('multilabel: per-label table and curves, a label without negatives left out of the ROC average', async () => {
+    // truth [[1,0],[1,1]], p [[.9,.6],[.4,.8]]. "red" is set in both samples: no ROC. "round": .8(+) > .6(-).
+    const data = () =>
+      (async function* (): AsyncGenerator<Batch> {
+        yield { xs: tf.tensor2d([[0.9, 0.6], [0.4, 0.8]]), ys: tf.tensor2d([[1, 0], [1, 1]]) };
+      })();
+    const e = await evaluateModel(identity, data, { task: { kind: 'multilabel', classes: 2, labels: ['red', 'round'] }, metrics: ['accuracy', 'f1', 'rocAuc'] });
+    expect(e.metrics.accuracy).toBe(0.5);
+    expect(e.metrics.rocAuc).toBe(1);
+    expect(e.roc?.map((r) => r.auc)).toEqual([Number.NaN, 1]);
+    expect(e.perClass?.map((c) => c.f1)).toEqual([2 / 3, 2 / 3]);
+    // Mean binary cross-entropy per sample: s0 (-ln .9 - ln .4) / 2, s1 (-ln .4 - ln .8) / 2: s1 is worse.
+    expect(e.worst[0]).toMatchObject({ index: 1, label: 'red, round', pred: 'round', correct: false });
+    expect((e.worst[0] as ClassWorstExample).loss).toBeCloseTo(-(Math.log(0.4) + Math.log(0.8)) / 2, 6);
+    expect(e.confusionMatrix).toBeUndefined();
+  });
+
   it('labels must match the class count', async () => {
     await expect(evaluateModel(identity, caseA, { task: { kind: 'multiclass', classes: 3 }, labels: ['a', 'b'] })).rejects.toThrow(/2 names; the multiclass task has 3/);
   });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Resvg } from '@resvg/resvg-js';
 import type { Batch, TaskSpec } from '@tfpipe/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist, oneHot } from '../__fixtures__/mnist.js';
 import { robustAccuracy } from '../attacks.js';
 import { type Evaluation, evaluateModel } from '../evaluation.js';
@@ -26,6 +26,18 @@ const task: TaskSpec = { kind: 'multiclass', classes: 10, labels: ['zero', 'one'
 let runDir: string;
 let files: Awaited<ReturnType<typeof writeReport>>;
 let evaluation: Evaluation;
+const tempDirs: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+// Set TFPIPE_KEEP_REPORT=1 to keep the report (and Chromium's screenshot) for a look.
+afterAll(async () => {
+  if (process.env.TFPIPE_KEEP_REPORT) console.log(`report kept in ${runDir}`);
+  else for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -65,7 +77,7 @@ beforeAll(async () => {
     shape: [28, 28, 1],
   }));
   const bestEpoch = history.reduce((b, h) => (h.val_loss! < b.val_loss! ? h : b)).epoch;
-  runDir = await mkdtemp(join(tmpdir(), 'tfpipe-report-'));
+  runDir = await tempDir('tfpipe-report-');
   files = await writeReport(runDir, {
     title: 'MNIST dense, 5 epochs',
     config: { model: { type: 'mlp', units: [32] }, train: { epochs: 5, batchSize: 64 } },
@@ -124,7 +136,7 @@ describe('writeReport', () => {
   });
 
   it('png: false and html: false write only what is asked', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tfpipe-report-'));
+    const dir = await tempDir('tfpipe-report-');
     const f = await writeReport(dir, { evaluation }, { png: false });
     expect(f.pngs).toEqual([]);
     expect(existsSync(join(dir, 'plots'))).toBe(false);
@@ -134,7 +146,7 @@ describe('writeReport', () => {
   });
 
   it.skipIf(!existsSync(CHROMIUM))('loads in headless Chromium without errors and shows the plots (needs apt package "chromium")', async () => {
-    const profile = await mkdtemp(join(tmpdir(), 'tfpipe-chromium-'));
+    const profile = await tempDir('tfpipe-chromium-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0'];
     const url = `file://${files.html}`;
     const dom = await run(CHROMIUM, [...flags, '--dump-dom', url], { timeout: 45_000, maxBuffer: 64 << 20 });
