@@ -95,7 +95,7 @@ describe('splitDataset', () => {
       expectPartition([tr, vals[k]!, test], n);
     }
     // Stratified folds: exact class balance (200 of class a, 400 of b; 5 folds -> 40 and 80).
-    const strat = kfoldSplits(ids(n), { kfold: 5, stratify: 'y' }, { seed: 11 });
+    const strat = kfoldSplits(ids(n), { kfold: 5, stratify: true }, { seed: 11, label: 'y' });
     for (const f of strat) {
       const v = await f.validation!.toArray();
       expect(v.filter((r) => r.y === 'a')).toHaveLength(40);
@@ -127,5 +127,6 @@ describe('splitDataset', () => {
     expect(msg({ kfold: 3, fold: 3 })).toContain('fold must be below kfold');
     expect(msg({ validaton: 0.1 })).toContain('Unrecognized key');
     expect(() => splitDataset(ids(3), { validation: 2 }, { seed: 0 })).toThrow(/data\.split\.validation/);
+    expect(() => splitDataset(ids(3), { validation: 0.5, stratify: true }, { seed: 0 })).toThrow(/stratify: true needs the label column/);
   });
 });

@@ -16,7 +16,10 @@ export const splitSchema = z
       .default(0)
       .describe('Fraction of rows for test, or { source: ... } for a separate test set'),
     seed: z.number().int().optional().describe('Seed of the split (default: the run seed)'),
-    stratify: z.string().min(1).optional().describe('Keep class proportions in each split by this (label) column; reads the labels once first'),
+    stratify: z
+      .union([z.string().min(1), z.literal(true)])
+      .optional()
+      .describe('Keep class proportions in each split by this column (true: the label column); reads the labels once first'),
     by: z.string().min(1).optional().describe('A column whose values name the split: "train" | "validation" | "test"'),
     key: z
       .string()
@@ -50,7 +53,7 @@ export interface Splits {
 export interface SplitOptions {
   /** Used when the split config has no seed. */
   seed: number;
-  /** Default column for `stratify: true`-style callers; `split.stratify` wins. */
+  /** The label column, used by `stratify: true`. */
   label?: string;
   /** Folder for a separate test source's relative paths. */
   baseDir?: string;
@@ -104,7 +107,10 @@ export function splitDataset(rows: Dataset<Row>, split: SplitConfig, options: Sp
   const s = parsed.data;
   const seed = hashSeed(s.seed ?? options.seed);
   const testFrac = typeof s.test === 'number' ? s.test : 0;
-  const stratify = s.stratify ?? undefined;
+  if (s.stratify === true && options.label === undefined) {
+    throw TfpipeError.fromIssues([{ path: [...path, 'stratify'], message: 'stratify: true needs the label column (data.label); or name a column', received: true, expected: 'a column name' }]);
+  }
+  const stratify = s.stratify === true ? options.label : s.stratify;
 
   let partOf: () => Promise<(row: Row, i: number) => number>;
   if (s.by !== undefined) {
