@@ -10,19 +10,24 @@ import { executeTrial, loadRunner, runTrialFile } from './harness.js';
 import { startWorker } from './queue-worker.js';
 
 async function trialMode(runnerRef: string): Promise<void> {
-  const abort = new AbortController();
-  // The parent died or gave up on us: a trial nobody waits for is wasted work.
-  process.on('disconnect', () => process.exit(1));
+  // The parent closed the channel (done with us, or gone): a trial nobody waits for is wasted work.
+  process.on('disconnect', () => process.exit(0));
   const runner = await loadRunner(runnerRef);
-  await new Promise<void>((done, fail) => {
-    process.on('message', (m: ChildMessage) => {
-      if (m.type === 'abort') abort.abort(new Error('the sweep was cancelled'));
-      if (m.type !== 'run') return;
-      executeTrial(m.trial, { sweepDir: m.sweepDir, runner, worker: m.worker, attempt: m.attempt, signal: abort.signal })
-        .then((result) => process.send?.({ type: 'result', result } satisfies ChildMessage, () => done()))
-        .catch(fail);
-    });
+  let abort = new AbortController();
+  process.on('message', (m: ChildMessage) => {
+    if (m.type === 'abort') abort.abort(new Error('the sweep was cancelled'));
+    if (m.type !== 'run') return;
+    abort = new AbortController();
+    executeTrial(m.trial, { sweepDir: m.sweepDir, runner, worker: m.worker, attempt: m.attempt, signal: abort.signal }).then(
+      (result) => process.send?.({ type: 'result', result } satisfies ChildMessage),
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
   });
+  // Stay alive for more trials until the parent disconnects.
+  await new Promise<never>(() => {});
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
-import { fork } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { type ChildProcess, fork } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJsonAtomic } from '@tfpipe/core';
@@ -32,77 +33,126 @@ export type ChildMessage =
   | { type: 'abort' }
   | { type: 'result'; result: TrialResult };
 
-export interface ChildOptions {
+export interface RunInChildOptions {
   sweepDir: string;
-  runner: RunnerRef;
   worker: string;
   attempt?: number;
   signal?: AbortSignal;
-  execArgv?: string[];
-  /** Time a child gets to stop after an abort before it is killed. */
+  /** Time a child gets to stop after an abort before it is killed (ms, default 5000). */
   killAfterMs?: number;
 }
 
+export interface ChildOptions extends RunInChildOptions {
+  runner: RunnerRef;
+  execArgv?: string[];
+}
+
 /**
- * Runs one trial in a fresh child process (`process.execPath` with this process's flags) and resolves
- * with its result. A child that dies without a result yields a failed result, written to result.json.
- * Its stdout and stderr go to `<runDir>/trial.log`.
+ * One child process that runs trials one after another (`_worker-entry.ts trial`). Its output goes to
+ * the current trial's `trial.log`. A child that dies mid-trial turns that trial into a failed result.
  */
-export async function runTrialInChild(trial: Trial, options: ChildOptions): Promise<TrialResult> {
-  const runDir = trialDir(options.sweepDir, trial.id);
-  await mkdir(runDir, { recursive: true });
-  const log = await open(join(runDir, TRIAL_FILES.log), 'a');
-  const entry = workerEntryPath();
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  try {
-    return await new Promise<TrialResult>((resolvePromise) => {
-      const child = fork(entry, ['trial', '--runner', options.runner], {
-        execPath: process.execPath,
-        execArgv: options.execArgv ?? childExecArgv(entry),
-        stdio: ['ignore', log.fd, log.fd, 'ipc'],
-        serialization: 'advanced',
-      });
-      let result: TrialResult | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
-      const onAbort = () => {
-        if (child.connected) child.send({ type: 'abort' } satisfies ChildMessage);
-        killTimer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 5000);
-      };
-      if (options.signal?.aborted) onAbort();
-      else options.signal?.addEventListener('abort', onAbort, { once: true });
-      child.on('message', (m: ChildMessage) => {
-        if (m.type === 'result') {
-          result = m.result;
-          child.disconnect();
-        }
-      });
-      child.on('error', () => {}); // 'exit' follows and reports it
-      child.on('exit', (code, sig) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        if (killTimer) clearTimeout(killTimer);
-        if (result) return resolvePromise(result);
-        const failed: TrialResult = {
-          id: trial.id,
-          index: trial.index,
-          status: 'failed',
-          metrics: {},
-          runDir,
-          durationMs: performance.now() - t0,
-          attempts: options.attempt ?? 1,
-          worker: options.worker,
-          startedAt,
-          finishedAt: new Date().toISOString(),
-          error: `the trial process exited ${sig ? `on ${sig}` : `with code ${code}`} before reporting a result (see ${join(runDir, TRIAL_FILES.log)})`,
-        };
-        writeJsonAtomic(join(runDir, TRIAL_FILES.result), failed).then(
-          () => resolvePromise(failed),
-          () => resolvePromise(failed),
-        );
-      });
-      child.send({ type: 'run', trial, sweepDir: options.sweepDir, worker: options.worker, attempt: options.attempt ?? 1 } satisfies ChildMessage);
+export class TrialProcess {
+  private readonly child: ChildProcess;
+  private log: WriteStream | undefined;
+  private current: ((r: TrialResult | undefined, why?: string) => void) | undefined;
+  private exitInfo: string | undefined;
+  busy = false;
+
+  constructor(runner: RunnerRef, execArgv?: string[]) {
+    const entry = workerEntryPath();
+    this.child = fork(entry, ['trial', '--runner', runner], {
+      execPath: process.execPath,
+      execArgv: execArgv ?? childExecArgv(entry),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
     });
+    const toLog = (chunk: Buffer) => this.log?.write(chunk);
+    this.child.stdout?.on('data', toLog);
+    this.child.stderr?.on('data', toLog);
+    this.child.on('message', (m: ChildMessage) => {
+      if (m.type === 'result') this.current?.(m.result);
+    });
+    this.child.on('error', () => {}); // 'exit' follows and reports it
+    this.child.on('exit', (code, sig) => {
+      this.exitInfo = sig ? `on ${sig}` : `with code ${code}`;
+      this.current?.(undefined, this.exitInfo);
+    });
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined && this.child.connected;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Runs one trial here; resolves with its result (a failed one if the process dies). */
+  async run(trial: Trial, options: RunInChildOptions): Promise<TrialResult> {
+    // Set before the first await: the pool picks idle processes synchronously.
+    this.busy = true;
+    const runDir = trialDir(options.sweepDir, trial.id);
+    await mkdir(runDir, { recursive: true });
+    this.log = createWriteStream(join(runDir, TRIAL_FILES.log), { flags: 'a' });
+    const t0 = performance.now();
+    const startedAt = new Date().toISOString();
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      if (this.child.connected) this.child.send({ type: 'abort' } satisfies ChildMessage);
+      killTimer = setTimeout(() => this.child.kill('SIGKILL'), options.killAfterMs ?? 5000);
+    };
+    try {
+      const outcome = await new Promise<{ result?: TrialResult; why?: string }>((resolve) => {
+        this.current = (result, why) => resolve({ ...(result ? { result } : {}), ...(why ? { why } : {}) });
+        if (!this.alive) return resolve({ why: this.exitInfo ?? 'before it could start' });
+        if (options.signal?.aborted) onAbort();
+        else options.signal?.addEventListener('abort', onAbort, { once: true });
+        this.child.send({ type: 'run', trial, sweepDir: options.sweepDir, worker: options.worker, attempt: options.attempt ?? 1 } satisfies ChildMessage);
+      });
+      if (outcome.result) return outcome.result;
+      const failed: TrialResult = {
+        id: trial.id,
+        index: trial.index,
+        status: 'failed',
+        metrics: {},
+        runDir,
+        durationMs: performance.now() - t0,
+        attempts: options.attempt ?? 1,
+        worker: options.worker,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        error: `the trial process exited ${outcome.why} before reporting a result (see ${join(runDir, TRIAL_FILES.log)})`,
+      };
+      await writeJsonAtomic(join(runDir, TRIAL_FILES.result), failed);
+      return failed;
+    } finally {
+      this.current = undefined;
+      options.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      const log = this.log;
+      this.log = undefined;
+      await new Promise<void>((done) => log.end(done));
+      this.busy = false;
+    }
+  }
+
+  /** Lets the child exit (it exits when the IPC channel closes); kills it if it does not within `ms`. */
+  async close(ms = 5000): Promise<void> {
+    if (this.exitInfo !== undefined) return;
+    const exited = new Promise<void>((done) => this.child.once('exit', () => done()));
+    if (this.child.connected) this.child.disconnect();
+    const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+/** Runs one trial in a fresh child process (`process.execPath` with this process's flags), then lets it exit. */
+export async function runTrialInChild(trial: Trial, options: ChildOptions): Promise<TrialResult> {
+  const proc = new TrialProcess(options.runner, options.execArgv);
+  try {
+    return await proc.run(trial, options);
   } finally {
-    await log.close();
+    await proc.close();
   }
 }

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { runTrialInChild } from './child.js';
+import { TrialProcess, runTrialInChild } from './child.js';
 import { executeTrial } from './harness.js';
 import type { Executor, ExecutorRunOptions, RunnerRef, Trial, TrialResult, TrialRunner } from './types.js';
 import { sleep } from './_sleep.js';
@@ -18,6 +18,11 @@ export interface LocalExecutorOptions {
   backoffMs?: number;
   /** Node flags for the children; defaults to this process's (tsx and the source condition in dev). */
   execArgv?: string[];
+  /**
+   * Keep up to `parallel` children alive and give each trial to an idle one (default true: start-up is
+   * paid once). false: a fresh process per trial, for runners that leave global state behind.
+   */
+  reuseProcesses?: boolean;
 }
 
 /** Runs trials in parallel child processes on this machine, each with its own seed (the default executor). */
@@ -32,6 +37,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
       if (run.signal?.aborted) onOuterAbort();
       run.signal?.addEventListener('abort', onOuterAbort, { once: true });
       const inProcess = typeof options.runner === 'function' ? options.runner : undefined;
+      const pool: TrialProcess[] = [];
 
       const once = async (trial: Trial, attempt: number): Promise<TrialResult> => {
         if (inProcess) {
@@ -39,16 +45,27 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
           run.onStart?.(trial, worker);
           return executeTrial(trial, { sweepDir: run.sweepDir, runner: inProcess, signal: stop.signal, worker, attempt });
         }
-        const worker = `local:${process.pid}/${trial.index}`;
+        if (options.reuseProcesses === false) {
+          const worker = `local:${process.pid}/${trial.index}`;
+          run.onStart?.(trial, worker);
+          return runTrialInChild(trial, {
+            sweepDir: run.sweepDir,
+            runner: options.runner as RunnerRef,
+            worker,
+            attempt,
+            signal: stop.signal,
+            ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+          });
+        }
+        for (let i = pool.length - 1; i >= 0; i--) if (!pool[i]!.alive) pool.splice(i, 1);
+        let proc = pool.find((p) => !p.busy);
+        if (!proc) {
+          proc = new TrialProcess(options.runner as RunnerRef, options.execArgv);
+          pool.push(proc);
+        }
+        const worker = `local:${proc.pid}`;
         run.onStart?.(trial, worker);
-        return runTrialInChild(trial, {
-          sweepDir: run.sweepDir,
-          runner: options.runner as RunnerRef,
-          worker,
-          attempt,
-          signal: stop.signal,
-          ...(options.execArgv ? { execArgv: options.execArgv } : {}),
-        });
+        return proc.run(trial, { sweepDir: run.sweepDir, worker, attempt, signal: stop.signal });
       };
       const withRetries = async (trial: Trial): Promise<TrialResult> => {
         let result = await once(trial, 1);
@@ -87,6 +104,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
         stop.abort(new Error('the sweep stopped'));
         run.signal?.removeEventListener('abort', onOuterAbort);
         await Promise.allSettled(running.values());
+        await Promise.all(pool.map((p) => p.close()));
       }
     },
   };

