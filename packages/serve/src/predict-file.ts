@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { didYouMean, TfpipeError } from '@tfpipe/core';
+import { didYouMean, formatIssue, TfpipeError } from '@tfpipe/core';
 import { type DataSource, loadImage, openSource, type Row } from '@tfpipe/data';
 import type { LoadedRun } from '@tfpipe/pipeline';
 import { predictRows, type ServedPrediction } from './predictions.js';
@@ -51,13 +51,13 @@ async function openRecords(file: string, run: LoadedRun, fit: ImageFit): Promise
   const needed = run.metadata.rawColumns.filter((c) => !labels.includes(c.name));
   const missing = needed.filter((c) => !present.has(c.name));
   if (missing.length) {
-    throw TfpipeError.fromIssues(
-      missing.map((c) => {
-        const suggestion = didYouMean(c.name, present);
-        return { path: ['input', c.name], message: `column missing from ${file}`, expected: `a ${c.kind} column (the model was trained on it)`, ...(suggestion ? { suggestion } : {}) };
-      }),
-      'E_DATA',
-    );
+    // Suggest among the file's columns the model does not read: those are the likely typos.
+    const spare = [...present].filter((n) => !needed.some((c) => c.name === n) && !labels.includes(n));
+    const issues = missing.map((c) => {
+      const suggestion = didYouMean(c.name, spare);
+      return { path: ['input', c.name], message: `column missing from ${file}`, expected: `a ${c.kind} column (the model was trained on it)`, ...(suggestion ? { suggestion } : {}) };
+    });
+    throw new TfpipeError('E_DATA', `${file} lacks ${missing.length} column(s) the model needs:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`, { issues, path: ['input'] });
   }
   const types = Object.fromEntries(run.metadata.rawColumns.filter((c) => present.has(c.name)).map((c) => [c.name, sourceType(c, fit)]));
   return openSource({ ...base, types }, { baseDir: process.cwd(), path: ['input'] });
