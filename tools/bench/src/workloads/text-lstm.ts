@@ -3,6 +3,6 @@ import { trainingWorkload } from '../training/run.js';
 export const workload = trainingWorkload(
   'text-lstm',
   'Embedding(2000, 32)-LSTM(64)-Dense 2 over 48 tokens (Adam, batch 32): train/infer samples/s',
-  { train: 1024, infer: 2048 },
-  { train: 128, infer: 256 },
+  { train: 1024, infer: 2048, per: { cpu: { train: 32, infer: 128 } } },
+  { train: 128, infer: 256, per: { cpu: { train: 32, infer: 128 } } },
 );
