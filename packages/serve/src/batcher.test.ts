@@ -23,7 +23,11 @@ describe('MicroBatcher', () => {
 
   it('never mixes keys (runs) in one batch', async () => {
     const calls: [string, number[]][] = [];
-    const b = new MicroBatcher<string, number, number>({ maxBatch: 8, waitMs: 0, run: async (k, rows) => (calls.push([k, rows]), rows) });
+    const b = new MicroBatcher<string, number, number>({ maxBatch: 8, waitMs: 0, run: async (k, rows) => {
+        calls.push([k, rows]);
+        return rows;
+      },
+    });
     await Promise.all([b.submit('a', [1]), b.submit('a', [2]), b.submit('b', [3]), b.submit('a', [4])]);
     expect(calls).toEqual([['a', [1, 2]], ['b', [3]], ['a', [4]]]);
   });

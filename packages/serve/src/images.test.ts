@@ -47,10 +47,10 @@ afterAll(async () => {
 
 describe('image records', () => {
   it('predicts a base64 PNG, a data: URL, a pixel array and a multipart file exactly like LoadedRun.predict on the raw pixels', async () => {
-    const want = (await run.predict(digits.map((d) => ({ image: d.image })))) as Pred[];
+    const want = (await run.predict(digits.map((d): Row => ({ image: d.image as Float32Array })))) as Pred[];
     const b64 = await Promise.all(digits.map(async (d) => (await png(d.image as Float32Array)).toString('base64')));
     const many = (await (await post({ instances: b64.map((image) => ({ image })) })).json()) as { predictions: Pred[] };
-    digits.forEach((_, i) => expectSame(many.predictions[i]!, want[i]!));
+    for (let i = 0; i < digits.length; i++) expectSame(many.predictions[i]!, want[i]!);
 
     const dataUrl = (await (await post({ image: `data:image/png;base64,${b64[0]}` })).json()) as { prediction: Pred };
     expectSame(dataUrl.prediction, want[0]!);
@@ -99,7 +99,7 @@ describe('predictFile', () => {
     expect(out.rows).toBe(3);
     expect(progress).toEqual([2, 3]);
     expect(lines.map((l) => [l.row, l.file])).toEqual([[0, 'a.png'], [1, 'b.png'], [2, join('more', 'c.png')]]);
-    const want = (await run.predict(digits.slice(0, 3).map((d): Row => ({ image: d.image })))) as Pred[];
-    lines.forEach((l, i) => expectSame(l as unknown as Pred, want[i]!));
+    const want = (await run.predict(digits.slice(0, 3).map((d): Row => ({ image: d.image as Float32Array })))) as Pred[];
+    for (const [i, l] of lines.entries()) expectSame(l as unknown as Pred, want[i]!);
   });
 });

@@ -54,11 +54,11 @@ describe('hot reload', () => {
       expect(answers.map((r) => r.status)).toEqual(test.map(() => 200));
       const preds = await Promise.all(answers.map(async (r) => ((await r.json()) as { prediction: Pred }).prediction));
       // Each in-flight request was answered by one whole model, A or B, never a mix.
-      preds.forEach((p, i) => expect(close(p, wantA[i]!) || close(p, wantB[i]!)).toBe(true));
+      for (const [i, p] of preds.entries()) expect(close(p, wantA[i]!) || close(p, wantB[i]!)).toBe(true);
       // New requests go to B; A's weights were disposed once its requests finished.
       const after = (await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: test }) })).json()) as { predictions: Pred[] };
-      after.predictions.forEach((p, i) => expect(close(p, wantB[i]!)).toBe(true));
-      expect(oldRun.model.weights[0]!.val.isDisposed).toBe(true);
+      for (const [i, p] of after.predictions.entries()) expect(close(p, wantB[i]!)).toBe(true);
+      expect(() => oldRun.model.weights[0]!.read()).toThrow(/disposed/);
       expect(tf.memory().numTensors).toBe(tensorsBefore); // A's weights out, B's in: same architecture
       expect((await (await fetch(`${url}/health`)).json()) as { model: string }).toMatchObject({ model: 'iris-b' });
 
@@ -72,7 +72,7 @@ describe('hot reload', () => {
     } finally {
       await server.close();
     }
-    expect(server.run.model.weights[0]!.val.isDisposed).toBe(true);
+    expect(() => server.run.model.weights[0]!.read()).toThrow(/disposed/);
   });
 
   it('RunHolder keeps a retired run alive until its last lease is released', () => {
@@ -105,7 +105,7 @@ describe('predictFile on records', () => {
       const out = await predictFile(a, { input: join(tmp, file), batchSize: 10, write: (l) => void lines.push(l) });
       expect(out.rows).toBe(25);
       expect(lines.map((l) => l.row)).toEqual(rows.map((_, i) => i));
-      lines.forEach((l, i) => expect(close(l as unknown as Pred, want[i]!)).toBe(true));
+      for (const [i, l] of lines.entries()) expect(close(l as unknown as Pred, want[i]!)).toBe(true);
     }
     await writeFile(join(tmp, 'bad.csv'), 'sepal_length,sepal_width,petal_lenght,petal_width\n1,2,3,4\n');
     await expect(predictFile(a, { input: join(tmp, 'bad.csv'), batchSize: 10, write: () => {} })).rejects.toThrow(/petal_length.*did you mean "petal_lenght"/s);
