@@ -15,3 +15,5 @@ export { saveModelDir, loadRun, MODEL_FILES } from './run/model-dir.js';
 export type { LoadedRun, ModelMetadata } from './run/model-dir.js';
 export { listRuns, summarizeRun, compareRuns, resolveRun } from './run/tracking.js';
 export type { RunSummary, RunComparison } from './run/tracking.js';
+export { createProgressRenderer } from '@tfpipe/trainer';
+export type { ProgressEvent, ProgressRenderer } from '@tfpipe/trainer';

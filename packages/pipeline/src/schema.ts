@@ -10,12 +10,7 @@ import { evaluateSchema } from '@tfpipe/evaluate';
 export const dataSchema = z
   .object({
     source: sourceSchema.describe('Where the rows come from; `type` picks the reader.'),
-    test: z
-      .object({ source: sourceSchema.describe('A separate test set (e.g. MNIST t10k).') })
-      .strict()
-      .optional()
-      .describe('A separate test source; when given, split.test must be 0.'),
-    split: splitSchema.optional().describe('How the rows are divided into train / validation / test.'),
+    split: splitSchema.optional().describe('How the rows are divided into train / validation / test (test may be a separate source).'),
     shuffleBuffer: z.number().int().min(0).default(10_000).describe('Rows held by the seeded shuffle buffer of the training split (0: no shuffling).'),
     ...featuresSchema.shape,
   })

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { TfpipeError, consoleLogger } from '@tfpipe/core';
-import { loadPipelineConfig, RUN_FILES, runPipeline } from '@tfpipe/pipeline';
-import { createProgressRenderer } from '@tfpipe/trainer';
+import { createProgressRenderer, loadPipelineConfig, RUN_FILES, runPipeline } from '@tfpipe/pipeline';
 
 interface RunOpts {
   set?: string[];

@@ -8,13 +8,15 @@ import {
   useBackend,
   writeJsonAtomic,
   type Batch,
+  type Issue,
   type Logger,
+  type StreamingMetric,
 } from '@tfpipe/core';
-import { Dataset, openSource, splitDataset, type Row } from '@tfpipe/data';
+import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
 import { buildModel } from '@tfpipe/models';
 import { fit, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
-import { checkGates, createMetric, evaluateModel, writeReport, type Evaluation, type GateResult } from '@tfpipe/evaluate';
+import { checkEvaluateConfig, checkGates, createMetric, evaluateModel, writeReport, type Evaluation, type GateResult } from '@tfpipe/evaluate';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
@@ -53,7 +55,21 @@ export function modelInputs(model: tfl.LayersModel, xs: Batch['xs']): tf.Tensor 
 }
 
 function batches(ds: Dataset<Row>, pre: Preprocessor, tz: Tensorizer, batchSize: number): () => AsyncIterable<Batch> {
-  return () => ds.map((r) => pre.transform(r)).batch(batchSize).map((rows) => tz.toBatch(rows));
+  return () => ds.map((r) => pre.transform(r)).batch(batchSize).map((rows) => tz.toBatch(rows) as Batch);
+}
+
+function withLocation(loaded: LoadedConfig<unknown>, issue: Issue): Issue {
+  const loc = issue.location ?? loaded.locate(issue.path);
+  return loc ? { ...issue, location: loc } : issue;
+}
+
+/** Rows in the training split, for progress and ETA: known cheaply for sized sources, else undefined. */
+async function countRows(train: Dataset<Row>, sourceSize: number | undefined, split: unknown): Promise<number | undefined> {
+  if (train.size !== undefined) return train.size;
+  if (sourceSize === undefined) return undefined;
+  const s = (split ?? {}) as { validation?: number; test?: number | object };
+  const held = (s.validation ?? 0) + (typeof s.test === 'number' ? s.test : 0);
+  return Math.round(sourceSize * (1 - held));
 }
 
 /**
@@ -82,39 +98,52 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
     info.backend = backend.name;
 
-    // Data and splits.
+    // Data and splits (a separate test source is part of the split config).
     const source = await openSource(cfg.data.source, { baseDir: loaded.baseDir, logger: log });
-    const testSource = cfg.data.test ? await openSource(cfg.data.test.source, { baseDir: loaded.baseDir, logger: log }) : undefined;
-    const split = splitDataset(source.rows(), cfg.data.split ?? {}, { seed: cfg.seed });
-    const train = split.train;
-    const validation = split.validation;
-    const test = testSource ? testSource.rows() : split.test;
+    const label = typeof cfg.data.label === 'string' ? cfg.data.label : undefined;
+    const split = splitDataset(source.rows(), cfg.data.split ?? {}, {
+      seed: cfg.seed,
+      baseDir: loaded.baseDir,
+      ...(label ? { label } : {}),
+    });
+    const { train, validation, test } = split;
 
     // Preprocessing and label encoding, fitted on the training split only.
-    const pre = Preprocessor.fromConfig(cfg.preprocess);
-    await pre.fit(() => train);
+    const pre = Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed });
+    await pre.fit(() => train, { columns: source.columns });
     const columns = pre.outputColumns(source.columns);
     const tz = createTensorizer(cfg.data, columns);
     await tz.fit(() => train.map((r) => pre.transform(r)));
-    log.info(`task: ${tz.task.kind}${'classes' in tz.task ? ` (${tz.task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
+    const task = tz.task;
+    log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
+
+    // Checks that need the task, still before any model tensor exists.
+    const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
+    if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
     // Model and training.
-    const model = buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed });
+    const model = buildModel(cfg.model, { inputs: tz.inputs, task, seed: cfg.seed });
     const metricNames = cfg.train.metrics ?? [];
     const bs = cfg.train.batchSize;
+    const trainSize = await countRows(train, source.size, cfg.data.split);
     const fitResult = await fit(model, {
       config: cfg.train,
-      train: () => batches(train.shuffle(cfg.data.shuffleBuffer, cfg.seed), pre, tz, bs)(),
+      train: ({ seed }) =>
+        train
+          .shuffle(cfg.data.shuffleBuffer, seed)
+          .map((r) => pre.transform(r, { training: true }))
+          .batch(bs)
+          .map((rows) => tz.toBatch(rows) as Batch)[Symbol.asyncIterator]() as unknown as AsyncIterable<Batch>,
       ...(validation ? { validation: batches(validation, pre, tz, bs) } : {}),
-      metrics: () => metricNames.map((n) => createMetric(n, tz.task)),
-      task: tz.task,
+      metrics: () => metricNames.map((n: string) => createMetric(n, task) as unknown as StreamingMetric),
+      task,
       runDir,
       resume: resuming,
       seed: cfg.seed,
       logger: log,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(source.size !== undefined ? { stepsPerEpoch: Math.ceil((split.trainSize ?? source.size) / bs) } : {}),
+      ...(trainSize !== undefined ? { stepsPerEpoch: Math.ceil(trainSize / bs) } : {}),
     });
     info.epochs = fitResult.epochsRun;
     info.stopReason = fitResult.stopReason;
@@ -136,7 +165,9 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     let gates: GateResult[] = [];
     if (test) {
       evaluation = await evaluateModel(model, batches(test, pre, tz, Math.max(bs, 256)), {
-        metrics: cfg.evaluate.metrics,
+        ...(cfg.evaluate.metrics ? { metrics: cfg.evaluate.metrics } : {}),
+        worst: cfg.evaluate.worst,
+        calibrationBins: cfg.evaluate.calibrationBins,
         task: tz.task,
         ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
       });
