@@ -145,7 +145,8 @@ describe('writeReport', () => {
     expect(g.pngs.length).toBeGreaterThan(0);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('loads in headless Chromium without errors and shows the plots (needs apt package "chromium")', async () => {
+  const skipNote = existsSync(CHROMIUM) ? '' : ` [SKIPPED: ${CHROMIUM} not found; install the Debian package: apt-get install -y chromium]`;
+  it.skipIf(!existsSync(CHROMIUM))(`loads in headless Chromium without errors and shows the plots${skipNote}`, async () => {
     const profile = await tempDir('tfpipe-chromium-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0'];
     const url = `file://${files.html}`;
