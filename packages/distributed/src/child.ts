@@ -147,6 +147,35 @@ export class TrialProcess {
   }
 }
 
+/**
+ * Child processes kept alive between trials: a trial goes to an idle live one, else to a new one. Start-up
+ * (module loading, tfjs) is paid once per process instead of once per trial.
+ */
+export class TrialProcessPool {
+  private readonly procs: TrialProcess[] = [];
+
+  constructor(
+    private readonly runner: RunnerRef,
+    private readonly execArgv?: string[],
+  ) {}
+
+  /** Picks (synchronously) the process for the next trial, so that concurrent calls never share one. */
+  acquire(): TrialProcess {
+    for (let i = this.procs.length - 1; i >= 0; i--) if (!this.procs[i]!.alive) this.procs.splice(i, 1);
+    let proc = this.procs.find((p) => !p.busy);
+    if (!proc) {
+      proc = new TrialProcess(this.runner, this.execArgv);
+      this.procs.push(proc);
+    }
+    proc.busy = true;
+    return proc;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.procs.splice(0).map((p) => p.close()));
+  }
+}
+
 /** Runs one trial in a fresh child process (`process.execPath` with this process's flags), then lets it exit. */
 export async function runTrialInChild(trial: Trial, options: ChildOptions): Promise<TrialResult> {
   const proc = new TrialProcess(options.runner, options.execArgv);

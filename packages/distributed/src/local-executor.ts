@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { TrialProcess, runTrialInChild } from './child.js';
+import { TrialProcessPool, runTrialInChild } from './child.js';
 import { executeTrial } from './harness.js';
 import type { Executor, ExecutorRunOptions, RunnerRef, Trial, TrialResult, TrialRunner } from './types.js';
 import { sleep } from './_sleep.js';
@@ -37,7 +37,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
       if (run.signal?.aborted) onOuterAbort();
       run.signal?.addEventListener('abort', onOuterAbort, { once: true });
       const inProcess = typeof options.runner === 'function' ? options.runner : undefined;
-      const pool: TrialProcess[] = [];
+      const pool = new TrialProcessPool(typeof options.runner === 'string' ? options.runner : '', options.execArgv);
 
       const once = async (trial: Trial, attempt: number): Promise<TrialResult> => {
         if (inProcess) {
@@ -57,12 +57,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
             ...(options.execArgv ? { execArgv: options.execArgv } : {}),
           });
         }
-        for (let i = pool.length - 1; i >= 0; i--) if (!pool[i]!.alive) pool.splice(i, 1);
-        let proc = pool.find((p) => !p.busy);
-        if (!proc) {
-          proc = new TrialProcess(options.runner as RunnerRef, options.execArgv);
-          pool.push(proc);
-        }
+        const proc = pool.acquire();
         const worker = `local:${proc.pid}`;
         run.onStart?.(trial, worker);
         return proc.run(trial, { sweepDir: run.sweepDir, worker, attempt, signal: stop.signal });
@@ -104,7 +99,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
         stop.abort(new Error('the sweep stopped'));
         run.signal?.removeEventListener('abort', onOuterAbort);
         await Promise.allSettled(running.values());
-        await Promise.all(pool.map((p) => p.close()));
+        await pool.close();
       }
     },
   };

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '@tfpipe/core';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { runTrialInChild } from './child.js';
+import { TrialProcessPool } from './child.js';
 import { executeTrial } from './harness.js';
 import {
   DEFAULT_PREFIX,
@@ -59,6 +59,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   redis.on('error', () => {});
   const workers = new Map<string, Worker>();
   const stop = new AbortController();
+  // Trials run in child processes kept between trials; they exit with this worker (even on SIGKILL).
+  const pool = typeof options.runner === 'string' ? new TrialProcessPool(options.runner, options.execArgv) : undefined;
 
   const processor = async (job: Job<TrialJobData, TrialResult>): Promise<TrialResult> => {
     const { trial, sweepDir, sweepId } = job.data;
@@ -67,14 +69,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     const result =
       typeof options.runner === 'function'
         ? await executeTrial(trial, { sweepDir, runner: options.runner, worker: name, attempt, signal: stop.signal })
-        : await runTrialInChild(trial, {
-            sweepDir,
-            runner: options.runner,
-            worker: name,
-            attempt,
-            signal: stop.signal,
-            ...(options.execArgv ? { execArgv: options.execArgv } : {}),
-          });
+        : await pool!.acquire().run(trial, { sweepDir, worker: name, attempt, signal: stop.signal });
     const last = attempt >= (job.opts.attempts ?? 1);
     if (result.status === 'completed' || last) {
       await redis.hset(sweepKeys(prefix, sweepId).results, trial.id, JSON.stringify(result));
@@ -134,6 +129,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       if (poll) clearTimeout(poll);
       await Promise.all([...workers.keys()].map(detach));
       stop.abort(new Error('the worker is closing'));
+      await pool?.close();
       redis.disconnect();
     },
   };

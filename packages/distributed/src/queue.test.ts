@@ -1,0 +1,188 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readJsonLines } from '@tfpipe/core';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { score } from './__fixtures__/quadratic-runner.js';
+import { childExecArgv, pingRedis, runSweepOnQueue, startWorker, sweepStatus, workerEntryPath } from './index.js';
+
+const REDIS = process.env.TFPIPE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+const reachable = await pingRedis(REDIS, 1000).then(
+  () => true,
+  () => false,
+);
+if (!reachable) {
+  console.warn(`SKIPPING the queue tests: no Redis at ${REDIS} (start one: redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes)`);
+}
+
+const QUADRATIC = `${fileURLToPath(new URL('./__fixtures__/quadratic-runner.ts', import.meta.url))}#runTrial`;
+const PREFIX = `tfpipe-test-${process.pid}-${Date.now().toString(36)}`;
+const base = { name: 'quad', seed: 3, objective: { x: 0, y: 2 }, work: { ms: 0, alwaysFail: false, failAttempts: 0 } };
+const fast = { noWorkerTimeoutSeconds: 20, pollMs: 100 };
+
+interface SpawnedWorker {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+}
+
+/** A real worker process running the package's worker entry, as `pipeline worker` will. */
+function spawnWorker(name: string): Promise<SpawnedWorker> {
+  const entry = workerEntryPath();
+  const args = ['worker', '--queue', REDIS, '--prefix', PREFIX, '--runner', QUADRATIC, '--name', name];
+  args.push('--lock-duration', '1500', '--stalled-interval', '1000', '--poll-ms', '150');
+  const proc = spawn(process.execPath, [...childExecArgv(entry), entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes(`worker ${name} ready`)) resolve({ name, proc, pid: proc.pid! });
+    });
+    proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    proc.on('exit', (code) => reject(new Error(`worker ${name} exited with ${code}: ${out}`)));
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
+  const workers: SpawnedWorker[] = [];
+
+  beforeAll(async () => {
+    workers.push(...(await Promise.all([spawnWorker('w1'), spawnWorker('w2')])));
+  });
+
+  afterAll(async () => {
+    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGTERM');
+    await Promise.all(workers.map((w) => (w.proc.exitCode !== null || w.proc.signalCode !== null ? undefined : new Promise((r) => w.proc.once('exit', r)))));
+    const redis = new Redis(REDIS);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    await redis.quit();
+  });
+
+  it('two worker processes share a sweep; a SIGKILLed worker’s trial is taken over by the other', async () => {
+    const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
+    const [w1, w2] = workers as [SpawnedWorker, SpawnedWorker];
+    const sweep = runSweepOnQueue({
+      connection: REDIS,
+      prefix: PREFIX,
+      ...fast,
+      config: { ...base, work: { ...base.work, ms: 2500 } },
+      sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0, 0.3, 0.6] }, retries: { attempts: 2, backoffMs: 100 }, timeoutSeconds: 80 },
+      sweepDir,
+    });
+    sweep.catch(() => {});
+    // Wait until w1 is inside a trial (its trial child has written a start), then kill it hard.
+    const victim = await waitFor('w1 to start a trial', async () => {
+      const ids = await readdir(join(sweepDir, 'trials')).catch(() => [] as string[]);
+      for (const id of ids) {
+        const starts = await readJsonLines<{ ppid: number }>(join(sweepDir, 'trials', id, 'starts.jsonl'));
+        if (starts.some((s) => s.ppid === w1.pid)) return id;
+      }
+      return undefined;
+    });
+    w1.proc.kill('SIGKILL');
+    const summary = await sweep;
+    expect(summary.status).toBe('completed');
+    expect(summary.trials.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+    for (const r of summary.trials) expect(r.metric).toBeCloseTo(score(r.params['objective.x'] as number, 2), 12);
+    const taken = summary.trials.find((r) => r.id === victim)!;
+    expect(taken.worker).toBe('w2');
+    const starts = await readJsonLines<{ ppid: number }>(join(sweepDir, 'trials', victim, 'starts.jsonl'));
+    expect(starts.map((s) => s.ppid)).toEqual([w1.pid, w2.pid]);
+    expect(summary.best?.params).toEqual({ 'objective.x': 0.3 });
+    // The summary is in Redis too, and the workers' results agree with it.
+    const fromRedis = await sweepStatus({ connection: REDIS, prefix: PREFIX, sweepId: summary.id });
+    expect(fromRedis.trials.map((r) => [r.id, r.status, r.metric])).toEqual(summary.trials.map((r) => [r.id, r.status, r.metric]));
+    const fromDir = await sweepStatus(sweepDir);
+    expect(fromDir.best).toEqual(summary.best);
+  });
+
+  it('retries a failing trial, and fails the sweep clearly when retries run out', async () => {
+    const retried = await runSweepOnQueue({
+      connection: REDIS,
+      prefix: PREFIX,
+      ...fast,
+      config: { ...base, work: { ...base.work, failAttempts: 1 } },
+      sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.3] }, retries: { attempts: 2, backoffMs: 50 } },
+      sweepDir: await mkdtemp(join(tmpdir(), 'tfpipe-queue-')),
+    });
+    expect(retried.trials[0]).toMatchObject({ status: 'completed', attempts: 2 });
+
+    const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
+    await expect(
+      runSweepOnQueue({
+        connection: REDIS,
+        prefix: PREFIX,
+        ...fast,
+        config: { ...base, work: { ...base.work, alwaysFail: true } },
+        sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.5] }, retries: { attempts: 3, backoffMs: 50 } },
+        sweepDir,
+      }),
+    ).rejects.toThrow(/trial trial-000 failed after 3 attempt\(s\): objective failed on purpose at x=0.5/);
+    const starts = await readJsonLines(join(sweepDir, 'trials', 'trial-000', 'starts.jsonl'));
+    expect(starts).toHaveLength(3);
+  });
+
+  it('fails, instead of waiting forever, when no worker listens', async () => {
+    await expect(
+      runSweepOnQueue({
+        connection: REDIS,
+        prefix: `${PREFIX}-empty`,
+        noWorkerTimeoutSeconds: 1,
+        pollMs: 100,
+        config: base,
+        sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.5] } },
+        sweepDir: await mkdtemp(join(tmpdir(), 'tfpipe-queue-')),
+      }),
+    ).rejects.toThrow(/no worker has listened on queue sweep-tfpipe-queue-.* for 1 s; 1 trial\(s\) are waiting/);
+  });
+
+  it('an in-process worker bound to one sweep runs its trials', async () => {
+    const prefix = `${PREFIX}-inproc`;
+    const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
+    const sweepId = 'inproc-sweep';
+    const worker = await startWorker({
+      connection: REDIS,
+      prefix,
+      queue: sweepId,
+      name: 'inproc',
+      runner: async (trial, ctx) => ({ metrics: { score: score(trial.params['objective.x'] as number, 2) }, runDir: ctx.runDir }),
+    });
+    try {
+      const summary = await runSweepOnQueue({
+        connection: REDIS,
+        prefix,
+        ...fast,
+        config: base,
+        sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.1, 0.4] } },
+        sweepDir,
+        sweepId,
+      });
+      expect(summary.trials.map((r) => r.worker)).toEqual(['inproc', 'inproc']);
+      expect(summary.best?.params['objective.x']).toBe(0.4);
+    } finally {
+      await worker.close();
+      const redis = new Redis(REDIS);
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
+  });
+});
