@@ -4,15 +4,12 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedRun, loadRun } from '@tfpipe/pipeline';
 import type { Row } from '@tfpipe/data';
 import { makeMnistRun, mnistRows } from './__fixtures__/mnist-run.js';
 import { predictFile, type PredictLine } from './predict-file.js';
 import { createServer, type PredictionServer } from './server.js';
-
-// TEMPORARY: see server.test.ts; remove once `import('@tfpipe/pipeline')` works.
-vi.mock('@tfpipe/pipeline', async () => await import('../../pipeline/src/run/model-dir.js'));
 
 type Pred = { label: string; class: number; probabilities: Record<string, number> };
 

@@ -3,16 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedRun, loadRun } from '@tfpipe/pipeline';
 import type { Row } from '@tfpipe/data';
 import { irisRows, makeIrisRun } from './__fixtures__/iris-run.js';
 import { predictFile, type PredictLine } from './predict-file.js';
 import { RunHolder } from './run-holder.js';
 import { createServer } from './server.js';
-
-// TEMPORARY: see server.test.ts; remove once `import('@tfpipe/pipeline')` works.
-vi.mock('@tfpipe/pipeline', async () => await import('../../pipeline/src/run/model-dir.js'));
 
 type Pred = { label: string; probabilities: Record<string, number> };
 let tmp: string;

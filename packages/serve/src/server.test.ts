@@ -3,16 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedRun, loadRun } from '@tfpipe/pipeline';
 import { expectNoLeakedTensors } from '@tfpipe/test-utils';
 import type { Row } from '@tfpipe/data';
 import { makeIrisRun } from './__fixtures__/iris-run.js';
 import { createServer, type PredictionServer } from './server.js';
-
-// TEMPORARY: @tfpipe/pipeline's index does not load yet (the trainer it imports is being written), so
-// its real model-dir module stands in for it. Remove once `import('@tfpipe/pipeline')` works.
-vi.mock('@tfpipe/pipeline', async () => await import('../../pipeline/src/run/model-dir.js'));
 
 let tmp: string;
 let test: Row[];
