@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { Batch, TaskSpec } from '@tfpipe/core';
@@ -5,8 +8,9 @@ import { TfpipeError } from '@tfpipe/core';
 import { expectNoLeakedTensors } from '@tfpipe/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist, oneHot, trainTinyMnist } from './__fixtures__/mnist.js';
-import { evaluateModel, type Predictor } from './evaluation.js';
+import { type Evaluation, evaluateModel, type Predictor } from './evaluation.js';
 import { checkGates, checkGatesConfig, gateError, gatesSchema } from './gates.js';
+import { readEvaluation, writeEvaluation } from './io.js';
 import { checkEvaluateConfig, evaluateSchema } from './schema.js';
 import type { ClassWorstExample } from './worst.js';
 
@@ -132,8 +136,8 @@ describe('evaluateModel', () => {
 });
 
 describe('gates', () => {
-  const evaluation = { task, samples: 10, metrics: { accuracy: 0.971, loss: 0.08, f1: Number.NaN }, directions: {}, worst: [] };
-  const baseline = { ...evaluation, metrics: { accuracy: 0.98, loss: 0.05, f1: 0.9 } };
+  const evaluation: Evaluation = { task, samples: 10, metrics: { accuracy: 0.971, loss: 0.08, f1: Number.NaN }, directions: {}, worst: [] };
+  const baseline: Evaluation = { ...evaluation, metrics: { accuracy: 0.98, loss: 0.05, f1: 0.9 } };
 
   it('value thresholds', () => {
     const gates = gatesSchema.parse({ accuracy: { min: 0.98 }, loss: { max: 0.1 } });
@@ -158,6 +162,17 @@ describe('gates', () => {
     const r = checkGates(JSON.parse(JSON.stringify(evaluation)), gatesSchema.parse({ f1: { min: 0 } }));
     expect(r[0]!.passed).toBe(false);
     expect(r[0]!.message).toMatch(/not defined/);
+  });
+
+  it('a baseline read back from a run directory (NaN survives as NaN)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tfpipe-eval-'));
+    await writeEvaluation(dir, baseline);
+    await writeEvaluation(join(dir, 'now'), evaluation);
+    const back = await readEvaluation(dir);
+    expect(back.metrics).toEqual(baseline.metrics);
+    expect((await readEvaluation(join(dir, 'now', 'evaluation.json'))).metrics.f1).toBeNaN();
+    await expect(readEvaluation(join(dir, 'missing'))).rejects.toThrow(/does not exist/);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('a gate on a metric that is not computed is a config issue', () => {

@@ -19,3 +19,4 @@ export type { ReportInput, ReportFiles } from './report/write.js';
 export type { HistoryEntry } from './report/plots.js';
 export { encodePng, examplePng } from './report/png.js';
 export type { ImageExample } from './report/png.js';
+export { writeEvaluation, readEvaluation, EVALUATION_JSON } from './io.js';
