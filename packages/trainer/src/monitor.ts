@@ -26,8 +26,8 @@ export function monitorIssue(
 ): Issue | undefined {
   const known = availableMonitors(metricNames, hasValidation);
   if (known.includes(monitor)) return undefined;
-  const suggestion = didYouMean(monitor, known);
   const noVal = !hasValidation && monitor.startsWith('val_') && known.includes(monitor.slice(4));
+  const suggestion = noVal ? monitor.slice(4) : didYouMean(monitor, known);
   return {
     path,
     message: noVal ? 'monitors a validation value, but the run has no validation set' : 'is not computed by this run',

@@ -117,7 +117,8 @@ export class Objective {
   regularization(): tf.Scalar {
     return tf.tidy(() => {
       let total: tf.Tensor = tf.scalar(0);
-      for (const r of this.model.calculateLosses()) total = tf.add(total, r);
+      // Layer by layer: a Sequential's own calculateLosses() finds no layers until it is compiled.
+      for (const layer of this.model.layers) for (const r of layer.calculateLosses()) total = tf.add(total, r);
       for (const p of this.penalties) {
         if (p.l1 > 0) total = tf.add(total, tf.mul(p.l1, tf.sum(tf.abs(p.variable))));
         if (p.l2 > 0) total = tf.add(total, tf.mul(p.l2, tf.sum(tf.square(p.variable))));
