@@ -145,6 +145,24 @@ describe('writeReport', () => {
     expect(g.pngs.length).toBeGreaterThan(0);
   });
 
+  it('binary and regression evaluations get the sections that apply to them', async () => {
+    const identity = { predict: (x: tf.Tensor | tf.Tensor[]) => tf.clone(x as tf.Tensor) };
+    const one = (xs: number[], ys: number[]) => () =>
+      (async function* (): AsyncGenerator<Batch> {
+        yield { xs: tf.tensor2d(xs, [xs.length, 1]), ys: tf.tensor2d(ys, [ys.length, 1]) };
+      })();
+    const bin = await evaluateModel(identity, one([0.9, 0.5, 0.5, 0.1, 0.7], [1, 1, 0, 0, 0]), { task: { kind: 'binary', labels: ['ham', 'spam'] } });
+    const reg = await evaluateModel(identity, one([1.5, 2, 2, 5], [1, 2, 3, 4]), { task: { kind: 'regression', outputs: 1 } });
+    const dir = await tempDir('tfpipe-report-');
+    const b = await readFile((await writeReport(join(dir, 'bin'), { evaluation: bin }, { png: false })).html!, 'utf8');
+    expect(b).toContain('<section id="roc-pr">');
+    expect(b).toContain('spam (AUC');
+    const r = await readFile((await writeReport(join(dir, 'reg'), { evaluation: reg, history: [{ epoch: 1, loss: 2 }, { epoch: 2, loss: 1 }] }, { png: false })).html!, 'utf8');
+    expect(r).not.toContain('<section id="confusion">');
+    expect(r).toContain('<section id="curves">');
+    expect(r).toContain('abs. error');
+  });
+
   const skipNote = existsSync(CHROMIUM) ? '' : ` [SKIPPED: ${CHROMIUM} not found; install the Debian package: apt-get install -y chromium]`;
   it.skipIf(!existsSync(CHROMIUM))(`loads in headless Chromium without errors and shows the plots${skipNote}`, async () => {
     const profile = await tempDir('tfpipe-chromium-');
