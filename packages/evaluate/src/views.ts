@@ -83,6 +83,14 @@ export function viewOf(task: TaskSpec, yTrue: tf.Tensor, yPred: tf.Tensor, sampl
   const weights = readWeights(sampleWeight, n);
   const tv = yTrue.dataSync() as Float32Array;
   const pv = yPred.dataSync() as Float32Array;
+  // A NaN prediction would silently count as class 0; a diverged model must fail loudly instead.
+  for (let i = 0; i < pv.length; i++) {
+    if (Number.isNaN(pv[i]!)) {
+      throw new TfpipeError('E_DATA', `yPred holds NaN (sample ${Math.floor(i / Math.max(1, p.width))}); the model output is not a number`, {
+        hint: 'The model has likely diverged (NaN weights); check the training loss.',
+      });
+    }
+  }
 
   if (task.kind === 'regression') {
     if (p.width !== task.outputs) throw shapeError('yPred', yPred.shape, `[n, ${task.outputs}]`, task);

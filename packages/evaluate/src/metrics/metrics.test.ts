@@ -223,6 +223,9 @@ describe('registry', () => {
     expect(issues.map((i) => i.path.join('.'))).toEqual(['evaluate.metrics.1', 'evaluate.metrics.2', 'evaluate.metrics.3']);
     expect(issues[0]!.suggestion).toBe('f1Macro');
   });
+  it('a NaN prediction is an error, not class 0', () => {
+    expect(() => run('accuracy', multi3, [[oneHot([0], 3), tf.tensor2d([[Number.NaN, 0.5, 0.5]])]])).toThrow(/NaN/);
+  });
   it('directions are declared', () => {
     expect(metricDirection('accuracy')).toBe('max');
     expect(metricDirection('val_loss')).toBe('min');
