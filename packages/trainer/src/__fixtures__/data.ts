@@ -3,7 +3,7 @@ import type { Batch } from '@tfpipe/core';
 import { tinyDataset } from '@tfpipe/test-utils';
 
 /** tinyDataset as one-hot batches; a seeded order per epoch when `seed` is given. */
-export function tinyBatches(opts: { n?: number; batchSize?: number; classes?: number; dataSeed?: number; sampleWeight?: boolean } = {}) {
+export function tinyBatches(opts: { n?: number; batchSize?: number; classes?: number; dataSeed?: number; sampleWeight?: boolean; shiftLabels?: number } = {}) {
   const d = tinyDataset(opts.n ?? 48, 4, opts.classes ?? 3, opts.dataSeed ?? 7);
   const bs = opts.batchSize ?? 8;
   return (ctx?: { seed: number }): AsyncIterable<Batch> =>
@@ -20,8 +20,10 @@ export function tinyBatches(opts: { n?: number; batchSize?: number; classes?: nu
       for (let start = 0; start < d.n; start += bs) {
         const idx = order.slice(start, start + bs);
         const x = new Float32Array(idx.length * d.dim);
-        idx.forEach((r, k) => x.set(d.x.subarray(r * d.dim, (r + 1) * d.dim), k * d.dim));
-        const labels = Int32Array.from(idx.map((r) => d.y[r]!));
+        idx.forEach((r, k) => {
+          x.set(d.x.subarray(r * d.dim, (r + 1) * d.dim), k * d.dim);
+        });
+        const labels = Int32Array.from(idx.map((r) => (d.y[r]! + (opts.shiftLabels ?? 0)) % d.classes));
         const batch: Batch = {
           xs: tf.tensor2d(x, [idx.length, d.dim]),
           ys: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), d.classes)),
