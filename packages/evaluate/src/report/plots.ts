@@ -1,5 +1,4 @@
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as vl from 'vega-lite';
 import type { Evaluation } from '../evaluation.js';
 
 /** A vega-lite spec as we build it (loosely typed: vega-lite's own types are too deep to be useful here). */
@@ -20,7 +19,9 @@ const CONFIG = {
 
 /** Compiles vega-lite to vega and renders SVG headlessly (renderer 'none': no canvas, no DOM). */
 export async function renderSvg(spec: Spec): Promise<string> {
-  const compiled = vl.compile({ ...spec, config: CONFIG } as unknown as vl.TopLevelSpec).spec;
+  // Loaded on first use: importing @tfpipe/evaluate (the CLI does) should not pay for vega.
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vegaLite.compile({ ...spec, config: CONFIG } as unknown as vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import { writeFileAtomic } from '@tfpipe/core';
 import type { RobustAccuracy } from '../attacks.js';
 import type { Evaluation } from '../evaluation.js';
@@ -111,6 +110,7 @@ export async function writeReport(runDir: string, input: ReportInput, options: P
   const files: ReportFiles = { pngs: [] };
 
   if (wantPng) {
+    const { Resvg } = await import('@resvg/resvg-js');
     for (const p of plots) {
       const png = new Resvg(p.svg!, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
       const path = join(runDir, 'plots', `${p.name}.png`);
