@@ -1,7 +1,7 @@
 import { createRng, hashSeed } from '@tfpipe/core';
-import { setPath } from './paths.js';
+import { getPath, setPath } from './paths.js';
 import { cartesian, gridValues, sampleParam } from './space.js';
-import { KFOLD_PATH, type SweepConfig, type SweepInput, parseSweep } from './sweep-schema.js';
+import { KFOLD_PATHS, type SweepConfig, type SweepInput, parseSweep } from './sweep-schema.js';
 import type { Trial } from './types.js';
 
 /** A hyper-parameter point: the swept values, and the seed its trials share. */
@@ -65,6 +65,14 @@ export function applyOverrides(baseConfig: unknown, overrides: Record<string, un
   return config;
 }
 
+/** What a k-fold trial sets: fold `fold` of `k` for validation, and no separate validation fraction. */
+export function kfoldOverrides(baseConfig: unknown, k: number, fold: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { [KFOLD_PATHS.k]: k, [KFOLD_PATHS.fold]: fold };
+  const validation = getPath(baseConfig, KFOLD_PATHS.validation);
+  if (typeof validation === 'number' && validation > 0) out[KFOLD_PATHS.validation] = 0;
+  return out;
+}
+
 /** The trials of some points: one per point, or `kfold` per point, with `extra` overrides (a rung's resource). */
 export function trialsFor(
   baseConfig: unknown,
@@ -79,7 +87,7 @@ export function trialsFor(
   for (const p of points) {
     for (const fold of folds) {
       const overrides: Record<string, unknown> = { ...p.params, ...options.extra };
-      if (fold !== undefined) overrides[KFOLD_PATH] = { k: sweep.kfold, fold };
+      if (fold !== undefined) Object.assign(overrides, kfoldOverrides(baseConfig, sweep.kfold!, fold));
       trials.push({
         id: trialId(p.point, width, fold, options.rung),
         index: index++,

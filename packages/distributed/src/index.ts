@@ -1,11 +1,11 @@
 export const VERSION = '0.1.0';
 
 // Sweep config and expansion (pure)
-export { sweepSchema, halvingSchema, retriesSchema, parseSweep, KFOLD_PATH } from './sweep-schema.js';
+export { sweepSchema, halvingSchema, retriesSchema, parseSweep, KFOLD_PATHS } from './sweep-schema.js';
 export type { SweepConfig, SweepInput } from './sweep-schema.js';
 export { paramSpecSchema, gridValues, sampleParam } from './space.js';
 export type { ParamSpec } from './space.js';
-export { expandSweep, sweepPoints, sweepSeed, trialsFor, applyOverrides, trialId } from './expand.js';
+export { expandSweep, sweepPoints, sweepSeed, trialsFor, applyOverrides, trialId, kfoldOverrides } from './expand.js';
 export type { SweepPoint } from './expand.js';
 export { halvingRungs, nextHalvingRung } from './halving.js';
 export type { Rung } from './halving.js';

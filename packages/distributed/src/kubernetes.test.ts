@@ -58,7 +58,7 @@ describe('emitKubernetes', () => {
     for (let i = 0; i < 6; i++) {
       const t = JSON.parse(cm.data[`trial-${i}.json`]) as Trial;
       expect(t.index).toBe(i);
-      expect(t.config).toMatchObject({ objective: { x: [0, 0.3, 0.6][Math.floor(i / 2)] }, data: { split: { kfold: { k: 2, fold: i % 2 } } } });
+      expect(t.config).toMatchObject({ objective: { x: [0, 0.3, 0.6][Math.floor(i / 2)] }, data: { split: { kfold: 2, fold: i % 2 } } });
     }
   });
 

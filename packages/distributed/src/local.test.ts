@@ -103,6 +103,7 @@ describe('local executor (child processes)', () => {
     expect(fast.mean!).toBeGreaterThan(slow.mean!);
     expect(summary.best?.params['train.learningRate']).toBe(0.5);
     expect(summary.best?.std).toBe(fast.std);
+    expect(formatSweepTable(summary)).toContain(`best: trial-001 val_accuracy=${Number(fast.mean!.toPrecision(4))} ± `);
   });
 
   it('a failing trial fails the sweep clearly; onTrialFailure: continue records it', async () => {

@@ -52,6 +52,8 @@ function panel(summary: SweepSummary, path: string, points: PointSummary[], x0: 
   let ylo = Math.min(...lows);
   let yhi = Math.max(...highs);
   if (ylo === yhi) [ylo, yhi] = [ylo - 0.5 * (Math.abs(ylo) || 1), yhi + 0.5 * (Math.abs(yhi) || 1)];
+  const ypad = (yhi - ylo) * 0.06;
+  [ylo, yhi] = [ylo - ypad, yhi + ypad];
   const py = (v: number) => M.t + ph - ((v - ylo) / (yhi - ylo)) * ph;
   let px: (v: unknown) => number;
   const xTicks: { at: number; label: string }[] = [];
@@ -113,9 +115,10 @@ export function plotSweep(summary: SweepSummary): string {
     body.push(`<text x="${W / 2}" y="${28 + H / 2}" text-anchor="middle">no swept parameters${summary.best ? `; ${esc(summary.metric)} = ${fmt(summary.best.metric)}` : ''}</text>`);
   }
   for (const [i, p] of paths.entries()) body.push(panel(summary, p, points, (i % cols) * W, 28 + Math.floor(i / cols) * H));
-  const head = `${summary.id}: ${summary.metric} (${summary.direction}), ${summary.status}${summary.best ? `, best ${fmt(summary.best.metric)}` : ''}`;
+  const head = `${summary.metric} (${summary.direction}), ${summary.status}${summary.best ? `, best ${fmt(summary.best.metric)}` : ''}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(summary.id)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="18" font-size="13">${esc(head)}</text>`,
     ...body,

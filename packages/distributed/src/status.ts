@@ -76,7 +76,7 @@ export function formatSweepTable(summary: SweepSummary): string {
     ...paths.map((p) => cell(r.params[p])),
     r.status,
     r.metric === undefined ? '' : cell(r.metric),
-    r.durationMs === undefined ? '' : (r.durationMs / 1000).toFixed(1),
+    r.durationMs === undefined ? '' : (r.durationMs / 1000).toFixed(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -84,7 +84,9 @@ export function formatSweepTable(summary: SweepSummary): string {
   const b = summary.best;
   if (b) {
     const params = paths.map((p) => `${p}=${cell(b.params[p])}`).join(', ');
-    out.push('', `best: ${b.trials[0]} ${summary.metric}=${cell(b.metric)}${b.std !== undefined ? ` ± ${cell(b.std)}` : ''}${params ? ` (${params})` : ''}`);
+    // With folds, the point (trial-002) is what was chosen, not one of its folds.
+    const label = b.trials.length > 1 ? b.trials[0]!.replace(/-fold-\d+$/, '') : b.trials[0];
+    out.push('', `best: ${label} ${summary.metric}=${cell(b.metric)}${b.std !== undefined ? ` ± ${cell(b.std)}` : ''}${params ? ` (${params})` : ''}`);
   }
   out.push(`status: ${summary.status}${summary.error ? ` (${summary.error})` : ''}`);
   return out.join('\n');

@@ -51,8 +51,12 @@ export const sweepSchema = z
 export type SweepConfig = z.output<typeof sweepSchema>;
 export type SweepInput = z.input<typeof sweepSchema>;
 
-/** The config path each k-fold trial sets to `{ k, fold }`. */
-export const KFOLD_PATH = 'data.split.kfold';
+/**
+ * The config paths a k-fold trial sets, as @tfpipe/data's split reads them: `data.split.kfold: k`,
+ * `data.split.fold: i`, and `data.split.validation: 0` when the base config has a validation fraction
+ * (with k-fold the validation rows are the fold).
+ */
+export const KFOLD_PATHS = { k: 'data.split.kfold', fold: 'data.split.fold', validation: 'data.split.validation' } as const;
 
 /**
  * Validates `sweep:` against the schema and against the base config it sweeps: every parameter path must
@@ -112,8 +116,10 @@ export function parseSweep(input: unknown, baseConfig: unknown, prefix: (string 
   } else if (sweep.halving) {
     issues.push({ path: [...prefix, 'halving'], message: 'halving settings need method: halving', received: sweep.method });
   }
-  if (sweep.kfold !== undefined && KFOLD_PATH in sweep.parameters) {
-    issues.push({ path: [...prefix, 'parameters', KFOLD_PATH], message: 'kfold sets this path itself; do not sweep it too' });
+  if (sweep.kfold !== undefined) {
+    for (const p of Object.values(KFOLD_PATHS)) {
+      if (p in sweep.parameters) issues.push({ path: [...prefix, 'parameters', p], message: 'kfold sets this path itself; do not sweep it too', received: p });
+    }
   }
   if (issues.length) throw TfpipeError.fromIssues(issues);
   return sweep;

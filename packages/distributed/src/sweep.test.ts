@@ -177,17 +177,19 @@ describe('expandSweep', () => {
     const trials = expandSweep(base, { metric: 'm', direction: 'max', kfold: 3, parameters: { 'train.epochs': [1, 2] } });
     expect(trials).toHaveLength(6);
     expect(trials.map((t) => t.id)).toContain('trial-001-fold-2');
-    expect(trials.map((t) => (t.config as { data: { split: { kfold: unknown } } }).data.split.kfold)).toEqual([
-      { k: 3, fold: 0 },
-      { k: 3, fold: 1 },
-      { k: 3, fold: 2 },
-      { k: 3, fold: 0 },
-      { k: 3, fold: 1 },
-      { k: 3, fold: 2 },
-    ]);
+    // As @tfpipe/data's split reads it: kfold: k, fold: i, and the validation fraction dropped (the fold is it).
+    expect(trials.map((t) => (t.config as typeof base).data.split)).toEqual(
+      [0, 1, 2, 0, 1, 2].map((fold) => ({ kfold: 3, fold, validation: 0 })),
+    );
+    expect(trials[1]!.overrides).toEqual({ 'train.epochs': 1, 'data.split.kfold': 3, 'data.split.fold': 1, 'data.split.validation': 0 });
     expect(trials[0]!.seed).toBe(trials[2]!.seed);
     expect(trials[0]!.seed).not.toBe(trials[3]!.seed);
-    expect((trials[0]!.config as typeof base).data.split.validation).toBe(0.2);
+    expect(base.data.split.validation).toBe(0.2);
+    const noValidation = expandSweep({ ...base, data: {} }, { metric: 'm', direction: 'max', kfold: 2 });
+    expect(noValidation.map((t) => t.overrides)).toEqual([
+      { 'data.split.kfold': 2, 'data.split.fold': 0 },
+      { 'data.split.kfold': 2, 'data.split.fold': 1 },
+    ]);
   });
   it('a swept seed is the trial seed', () => {
     const trials = expandSweep(base, { metric: 'm', direction: 'max', parameters: { seed: [1, 2, 3] } });

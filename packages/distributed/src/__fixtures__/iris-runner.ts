@@ -1,6 +1,6 @@
 /**
  * A real runner: multinomial logistic regression on iris with tfjs (cpu backend), trained by full-batch
- * gradient descent. Honors `data.split.kfold: { k, fold }` (fold i of a seeded k-way split) or holds out
+ * gradient descent. Honors `data.split: { kfold: k, fold: i }` (fold i of a seeded k-way split) or holds out
  * 30 rows. Reports val_accuracy and val_loss on the held-out rows.
  *
  *   train: { learningRate, epochs }, data: { split: { kfold? } }, seed
@@ -18,7 +18,7 @@ import type { Trial, TrialContext, TrialOutput } from '../types.js';
 interface IrisConfig {
   seed: number;
   train: { learningRate: number; epochs: number };
-  data?: { split?: { kfold?: { k: number; fold: number } } };
+  data?: { split?: { kfold?: number; fold?: number; validation?: number } };
 }
 
 /** Row indices of the validation part: fold `fold` of a k-way split shuffled with a fixed data seed. */
@@ -33,7 +33,8 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
   const config = trial.config as IrisConfig;
   const xs = getNumbers();
   const ys = getClassesAsNumber();
-  const val = validationRows(xs.length, config.data?.split?.kfold);
+  const split = config.data?.split;
+  const val = validationRows(xs.length, split?.kfold === undefined ? undefined : { k: split.kfold, fold: split.fold ?? 0 });
   const pick = (inVal: boolean) => xs.map((_, i) => i).filter((i) => val.has(i) === inVal);
   const trainIdx = pick(false);
   const valIdx = pick(true);
