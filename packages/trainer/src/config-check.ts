@@ -47,11 +47,13 @@ export function checkTrainConfig(config: TrainConfig, ctx: { metricNames: readon
   if (config.optimizer.type === 'sgd' && config.optimizer.nesterov && config.optimizer.momentum === 0) {
     issues.push({ path: ['train', 'optimizer', 'nesterov'], message: 'Nesterov needs momentum > 0', received: true, expected: 'false, or set momentum' });
   }
-  const metricsDup = metricNames.find((m, i) => metricNames.indexOf(m) !== i || m === 'loss' || m === 'lr' || m.startsWith('val_'));
+  const reserved = ['loss', 'lr', 'epoch', 'samplesPerSec', 'seconds'];
+  const metricsDup = metricNames.find((m, i) => metricNames.indexOf(m) !== i || reserved.includes(m) || m.startsWith('val_'));
   if (metricsDup !== undefined) {
     issues.push({
       path: ['train', 'metrics'],
-      message: 'metric names must be unique and must not be "loss", "lr" or start with "val_"',
+      message: 'metric names must be unique, must not start with "val_" and must not be one of the EpochLog fields',
+      expected: `names other than ${reserved.join(', ')}`,
       received: metricsDup,
     });
   }
