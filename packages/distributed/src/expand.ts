@@ -1,7 +1,7 @@
 import { createRng, hashSeed } from '@tfpipe/core';
 import { getPath, setPath } from './paths.js';
 import { cartesian, gridValues, sampleParam } from './space.js';
-import { KFOLD_PATHS, type SweepConfig, type SweepInput, parseSweep } from './sweep-schema.js';
+import { KFOLD_PATHS, type SweepConfig, type SweepInput, resolveSweep } from './sweep-schema.js';
 import type { Trial } from './types.js';
 
 /** A hyper-parameter point: the swept values, and the seed its trials share. */
@@ -57,11 +57,17 @@ export function trialId(point: number, width: number, fold?: number, rung?: numb
   return id;
 }
 
-/** Applies overrides (in order) and the seed to a copy of the base config. */
+/**
+ * Applies overrides (in order) and the seed to a copy of the base config. The copy has no `sweep:`:
+ * a trial is one run, and its runner must not start a sweep of its own.
+ */
 export function applyOverrides(baseConfig: unknown, overrides: Record<string, unknown>, seed: number): unknown {
   let config = baseConfig;
   for (const [path, value] of Object.entries(overrides)) config = setPath(config, path, value);
-  if (config && typeof config === 'object' && !Array.isArray(config)) config = { ...(config as object), seed };
+  if (config && typeof config === 'object' && !Array.isArray(config)) {
+    const { sweep: _sweep, ...rest } = config as Record<string, unknown>;
+    config = { ...rest, seed };
+  }
   return config;
 }
 
@@ -106,13 +112,13 @@ export function trialsFor(
 
 /**
  * Expands `sweep:` over `baseConfig` into trials; pure. Validates first (paths must exist in the base
- * config). For method halving this is the first rung; `nextHalvingRung` gives the rest.
+ * config); `sweep` defaults to the config's `sweep:`. For method halving this is the first rung; `nextHalvingRung` gives the rest.
  *
  * @example expandSweep({ seed: 1, train: { lr: 0.1 } }, { parameters: { 'train.lr': [0.1, 0.01] }, metric: 'acc', direction: 'max' })
  *   // → two trials, overrides { 'train.lr': 0.1 } and { 'train.lr': 0.01 }
  */
-export function expandSweep(baseConfig: unknown, sweep: SweepInput | SweepConfig): Trial[] {
-  const parsed = parseSweep(sweep, baseConfig);
+export function expandSweep(baseConfig: unknown, sweep?: SweepInput | SweepConfig): Trial[] {
+  const parsed = resolveSweep(baseConfig, sweep);
   const points = sweepPoints(baseConfig, parsed);
   if (parsed.method === 'halving') {
     const h = parsed.halving!;

@@ -1,7 +1,7 @@
 export const VERSION = '0.1.0';
 
 // Sweep config and expansion (pure)
-export { sweepSchema, halvingSchema, retriesSchema, parseSweep, KFOLD_PATHS } from './sweep-schema.js';
+export { sweepSchema, halvingSchema, retriesSchema, parseSweep, resolveSweep, KFOLD_PATHS } from './sweep-schema.js';
 export type { SweepConfig, SweepInput } from './sweep-schema.js';
 export { paramSpecSchema, gridValues, sampleParam } from './space.js';
 export type { ParamSpec } from './space.js';
@@ -24,7 +24,7 @@ export type {
   Executor,
   ExecutorRunOptions,
 } from './types.js';
-export { runSweep, resolveSweep, createSweepId, initialSummary, SWEEP_FILES } from './sweep.js';
+export { runSweep, createSweepId, initialSummary, SWEEP_FILES } from './sweep.js';
 export type { RunSweepOptions } from './sweep.js';
 export { runSweepLocally, sweepStatus } from './verbs.js';
 export type { RunSweepLocallyOptions } from './verbs.js';

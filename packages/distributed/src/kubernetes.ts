@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { TfpipeError, writeFileAtomic } from '@tfpipe/core';
 import { stringify } from 'yaml';
 import { expandSweep } from './expand.js';
-import { SWEEP_FILES, createSweepId, initialSummary, resolveSweep } from './sweep.js';
-import type { SweepConfig, SweepInput } from './sweep-schema.js';
+import { SWEEP_FILES, createSweepId, initialSummary } from './sweep.js';
+import { type SweepConfig, type SweepInput, resolveSweep } from './sweep-schema.js';
 import type { Trial } from './types.js';
 
 export interface EmitKubernetesOptions {

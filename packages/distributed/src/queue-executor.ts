@@ -13,7 +13,8 @@ import {
   sweepKeys,
 } from './queue-shared.js';
 import { overlayResults } from './status.js';
-import { type RunSweepOptions, resolveSweep, runSweep } from './sweep.js';
+import { type RunSweepOptions, runSweep } from './sweep.js';
+import { resolveSweep } from './sweep-schema.js';
 import type { SweepSummary } from './summary.js';
 import type { Executor, ExecutorRunOptions, Trial, TrialResult } from './types.js';
 import { sleep } from './_sleep.js';

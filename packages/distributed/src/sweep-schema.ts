@@ -185,3 +185,12 @@ function paramSpecIssue(value: unknown, path: (string | number)[]): Issue {
   }
   return { path, message: 'not a parameter spec', received: value, expected: SPEC_HELP };
 }
+
+/** The parsed sweep: `sweep` if given, else the config's `sweep:`; validated against the config. */
+export function resolveSweep(config: unknown, sweep?: unknown): SweepConfig {
+  const input = sweep ?? (config as { sweep?: unknown } | undefined)?.sweep;
+  if (input === undefined) {
+    throw new TfpipeError('E_CONFIG', 'the config has no `sweep:` section', { path: ['sweep'], hint: 'Add sweep: { parameters, metric, direction }.' });
+  }
+  return parseSweep(input, config);
+}

@@ -191,6 +191,12 @@ describe('expandSweep', () => {
       { 'data.split.kfold': 2, 'data.split.fold': 1 },
     ]);
   });
+  it('reads sweep: from the config and leaves it out of the trial configs', () => {
+    const withSweep = { ...base, sweep: { metric: 'm', direction: 'max', parameters: { 'train.epochs': [1, 2] } } };
+    const trials = expandSweep(withSweep);
+    expect(trials.map((t) => 'sweep' in (t.config as object))).toEqual([false, false]);
+    expect(withSweep.sweep.parameters['train.epochs']).toEqual([1, 2]);
+  });
   it('a swept seed is the trial seed', () => {
     const trials = expandSweep(base, { metric: 'm', direction: 'max', parameters: { seed: [1, 2, 3] } });
     expect(trials.map((t) => t.seed)).toEqual([1, 2, 3]);

@@ -4,7 +4,7 @@ import { TfpipeError, silentLogger, writeFileAtomic, writeJsonAtomic, type Logge
 import { expandSweep, sweepSeed } from './expand.js';
 import { nextHalvingRung } from './halving.js';
 import { plotSweep } from './plot.js';
-import { type SweepConfig, type SweepInput, parseSweep } from './sweep-schema.js';
+import { type SweepConfig, type SweepInput, resolveSweep } from './sweep-schema.js';
 import { type SweepSummary, refreshSummary, trialRow } from './summary.js';
 import type { Executor, Trial, TrialResult } from './types.js';
 
@@ -35,14 +35,6 @@ export function createSweepId(name = 'sweep', now: Date = new Date()): string {
   return `${safe}-sweep-${stamp}-${rand}`;
 }
 
-/** The parsed sweep: `sweep` if given, else the config's `sweep:`; validated against the config. */
-export function resolveSweep(config: unknown, sweep?: SweepInput | SweepConfig): SweepConfig {
-  const input = sweep ?? (config as { sweep?: unknown } | undefined)?.sweep;
-  if (input === undefined) {
-    throw new TfpipeError('E_CONFIG', 'the config has no `sweep:` section', { path: ['sweep'], hint: 'Add sweep: { parameters, metric, direction }.' });
-  }
-  return parseSweep(input, config);
-}
 
 /** The summary of a sweep before any trial ran: every trial pending. */
 export function initialSummary(config: unknown, sweep: SweepConfig, trials: readonly Trial[], sweepId: string, executor: string): SweepSummary {

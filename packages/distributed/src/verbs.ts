@@ -2,7 +2,8 @@ import { createLocalExecutor } from './local-executor.js';
 import type { RedisConnection } from './queue-shared.js';
 import { sweepStatusFromRedis } from './queue-executor.js';
 import { sweepStatusFromDir } from './status.js';
-import { type RunSweepOptions, resolveSweep, runSweep } from './sweep.js';
+import { type RunSweepOptions, runSweep } from './sweep.js';
+import { resolveSweep } from './sweep-schema.js';
 import type { SweepSummary } from './summary.js';
 import type { RunnerRef, TrialRunner } from './types.js';
 
