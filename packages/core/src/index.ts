@@ -9,7 +9,7 @@ export { writeFileAtomic, writeJsonAtomic, appendJsonLine, readJsonLines } from 
 export { useBackend, BACKEND_REQUESTS } from './backend.js';
 export type { BackendChoice, BackendName, BackendRequest } from './backend.js';
 export { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './io.js';
-export { resolveDataPath } from './paths.js';
+export { resolveDataPath, findPackageDir } from './paths.js';
 export { countTensors, measureLeak, assertNoLeak } from './leak.js';
 export { silentLogger, consoleLogger } from './types.js';
 export type { Batch, Tensors, Direction, StreamingMetric, TaskSpec, InputSpec, Logger } from './types.js';

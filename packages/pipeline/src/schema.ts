@@ -19,7 +19,6 @@ export const dataSchema = z
 export const outputSchema = z
   .object({
     dir: z.string().default('runs').describe('Folder under which run directories are created (relative to the working directory).'),
-    report: z.boolean().default(true).describe('Write report.html.'),
   })
   .strict();
 
@@ -36,7 +35,7 @@ export const pipelineSchema = z
     model: modelSchema,
     train: trainSchema.default(trainSchema.parse({})),
     evaluate: evaluateSchema.default(evaluateSchema.parse({})),
-    output: outputSchema.default({ dir: 'runs', report: true }),
+    output: outputSchema.default({ dir: 'runs' }),
     sweep: z.unknown().optional().describe('Hyper-parameter sweep; see @tfpipe/distributed.'),
   })
   .strict();

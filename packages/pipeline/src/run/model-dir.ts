@@ -6,6 +6,7 @@ import { TfpipeError, fileSystemIO, writeJsonAtomic, type InputSpec, type TaskSp
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
+import { modelInputs } from './inputs.js';
 
 /** `model/metadata.json`: what a saved model expects and what it was trained for. */
 export interface ModelMetadata {
@@ -76,14 +77,14 @@ export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
       const transformed = rows.map((r) => preprocessor.transform(r));
       const batch = tensorizer.toBatch(transformed, { withLabels: false });
       try {
-        const out = model.predict(batch.xs as tf.Tensor | tf.Tensor[]) as tf.Tensor;
+        const out = model.predict(modelInputs(model, batch.xs)) as tf.Tensor;
         try {
           return tensorizer.decode(out);
         } finally {
           out.dispose();
         }
       } finally {
-        tf.dispose(batch.xs as tf.Tensor);
+        tf.dispose(batch.xs instanceof tf.Tensor ? batch.xs : Object.values(batch.xs));
       }
     },
   };

@@ -1,6 +1,4 @@
 import { join, relative } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tfpipe/backend-wasm';
 import {
   TfpipeError,
@@ -16,10 +14,22 @@ import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
 import { buildModel } from '@tfpipe/models';
 import { fit, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
-import { checkEvaluateConfig, checkGates, createMetric, evaluateModel, writeReport, type Evaluation, type GateResult } from '@tfpipe/evaluate';
+import {
+  checkEvaluateConfig,
+  checkGates,
+  createMetric,
+  evaluateModel,
+  readEvaluation,
+  resolveMetrics,
+  writeReport,
+  type Evaluation,
+  type GateResult,
+} from '@tfpipe/evaluate';
+import { resolve as resolvePath } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
+import { predictorFor } from './predictor.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
 export const TFPIPE_VERSION = '0.1.0';
@@ -42,16 +52,6 @@ export interface RunResult {
   fit: FitResult;
   evaluation?: Evaluation;
   gates: GateResult[];
-}
-
-/** Orders named inputs the way the model declares them (tfjs-layers predict takes a list). */
-export function modelInputs(model: tfl.LayersModel, xs: Batch['xs']): tf.Tensor | tf.Tensor[] {
-  if (xs instanceof tf.Tensor) return xs;
-  return model.inputNames.map((n) => {
-    const t = xs[n];
-    if (!t) throw new TfpipeError('E_MODEL', `the model expects an input named "${n}"; the data has ${Object.keys(xs).join(', ')}`);
-    return t;
-  });
 }
 
 function batches(ds: Dataset<Row>, pre: Preprocessor, tz: Tensorizer, batchSize: number): () => AsyncIterable<Batch> {
@@ -164,15 +164,23 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     let evaluation: Evaluation | undefined;
     let gates: GateResult[] = [];
     if (test) {
-      evaluation = await evaluateModel(model, batches(test, pre, tz, Math.max(bs, 256)), {
-        ...(cfg.evaluate.metrics ? { metrics: cfg.evaluate.metrics } : {}),
+      evaluation = await evaluateModel(predictorFor(model), batches(test, pre, tz, Math.max(bs, 256)), {
+        metrics: resolveMetrics(cfg.evaluate, task),
         worst: cfg.evaluate.worst,
         calibrationBins: cfg.evaluate.calibrationBins,
         task: tz.task,
         ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
       });
-      gates = cfg.evaluate.gates ? checkGates(evaluation, cfg.evaluate.gates) : [];
+      if (cfg.evaluate.gates) {
+        // `vs:` names a baseline run (relative to the working directory) whose evaluation.json the change gates compare to.
+        const vs = (cfg.evaluate.gates as { vs?: string }).vs;
+        const baseline = vs ? await readEvaluation(resolvePath(vs)) : undefined;
+        gates = checkGates(evaluation, cfg.evaluate.gates, baseline);
+      }
       metadata.metrics = evaluation.metrics;
+      const gateNames = Object.keys(cfg.evaluate.gates ?? {}).filter((k) => k !== 'vs');
+      const primary = gateNames[0] ?? resolveMetrics(cfg.evaluate, task).map((m) => (typeof m === 'string' ? m : (m as { name?: string; type: string }).name ?? (m as { type: string }).type))[0];
+      if (primary) info.primaryMetric = { name: primary, direction: evaluation.directions?.[primary] ?? 'max' };
       info.metrics = evaluation.metrics;
       await writeJsonAtomic(join(runDir, RUN_FILES.evaluation), {
         ...evaluation,
@@ -182,8 +190,12 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       });
     }
     await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: pre, tensorizer: tz, metadata });
-    if (cfg.output.report && evaluation) {
-      await writeReport(runDir, { config: cfg, history: fitResult.history, bestEpoch: fitResult.bestEpoch, evaluation });
+    if (evaluation && (cfg.evaluate.report.html || cfg.evaluate.report.png)) {
+      await writeReport(
+        runDir,
+        { title: cfg.name, config: cfg, history: fitResult.history, ...(fitResult.bestEpoch !== undefined ? { bestEpoch: fitResult.bestEpoch } : {}), evaluation, gates },
+        { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
+      );
     }
     const failed = gates.filter((g) => !g.passed);
     info.blessed = failed.length === 0;

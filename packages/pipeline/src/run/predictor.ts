@@ -1,0 +1,16 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Batch } from '@tfpipe/core';
+import type { Predictor } from '@tfpipe/evaluate';
+import { modelInputs } from './inputs.js';
+
+/** Adapts a layers model to evaluate's Predictor, ordering named inputs the way the model declares them. */
+export function predictorFor(model: tfl.LayersModel): Predictor {
+  return {
+    inputNames: model.inputNames,
+    predict: (x) => {
+      const xs = (Array.isArray(x) ? Object.fromEntries(model.inputNames.map((n, i) => [n, x[i]!])) : x) as Batch['xs'];
+      return model.predict(modelInputs(model, xs)) as tf.Tensor | tf.Tensor[];
+    },
+  };
+}
