@@ -62,14 +62,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   // Trials run in child processes kept between trials; they exit with this worker (even on SIGKILL).
   const pool = typeof options.runner === 'string' ? new TrialProcessPool(options.runner, options.execArgv) : undefined;
 
-  const processor = async (job: Job<TrialJobData, TrialResult>): Promise<TrialResult> => {
+  // Three parameters: BullMQ then passes a per-job signal, aborted by `cancelJob` below.
+  const processor = async (job: Job<TrialJobData, TrialResult>, _token?: string, jobSignal?: AbortSignal): Promise<TrialResult> => {
     const { trial, sweepDir, sweepId } = job.data;
     const attempt = job.attemptsMade + 1;
+    const signal = jobSignal ? AbortSignal.any([jobSignal, stop.signal]) : stop.signal;
     logger.info(`${name}: ${sweepId}/${trial.id} attempt ${attempt}`);
     const result =
       typeof options.runner === 'function'
-        ? await executeTrial(trial, { sweepDir, runner: options.runner, worker: name, attempt, signal: stop.signal })
-        : await pool!.acquire().run(trial, { sweepDir, worker: name, attempt, signal: stop.signal });
+        ? await executeTrial(trial, { sweepDir, runner: options.runner, worker: name, attempt, signal })
+        : await pool!.acquire().run(trial, { sweepDir, worker: name, attempt, signal });
     const last = attempt >= (job.opts.attempts ?? 1);
     if (result.status === 'completed' || last) {
       await redis.hset(sweepKeys(prefix, sweepId).results, trial.id, JSON.stringify(result));
@@ -90,6 +92,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       maxStalledCount: 1,
     });
     w.on('error', (e) => logger.warn(`${name}: ${sweepId}: ${e.message}`));
+    // The lock is gone (the sweep ended and removed its jobs, or another worker took the trial over):
+    // nobody will take this result, so stop the trial.
+    w.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) w.cancelJob(id, 'lost the lock on this trial');
+    });
     workers.set(sweepId, w);
     logger.info(`${name}: attached to sweep ${sweepId}`);
   };

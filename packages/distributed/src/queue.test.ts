@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,34 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
     ).rejects.toThrow(/trial trial-000 failed after 3 attempt\(s\): objective failed on purpose at x=0.5/);
     const starts = await readJsonLines(join(sweepDir, 'trials', 'trial-000', 'starts.jsonl'));
     expect(starts).toHaveLength(3);
+  });
+
+  it('a failed sweep removes its jobs, and a worker stops the trial it can no longer report', async () => {
+    // Two live workers, so that both trials run at once (w1 was killed above).
+    workers.push(await spawnWorker('w3'));
+    const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
+    const failing = runSweepOnQueue({
+      connection: REDIS,
+      prefix: PREFIX,
+      ...fast,
+      config: base,
+      sweep: {
+        metric: 'score',
+        direction: 'max',
+        // trial-000 sleeps a minute; trial-001 fails at once, with no retry.
+        parameters: { work: [{ ms: 60_000 }, { ms: 0, alwaysFail: true }] },
+        retries: { attempts: 1, backoffMs: 0 },
+      },
+      sweepDir,
+    });
+    await expect(failing).rejects.toThrow(/trial trial-001 failed after 1 attempt/);
+    const result = await waitFor('trial-000 to be stopped', () =>
+      readFile(join(sweepDir, 'trials', 'trial-000', 'result.json'), 'utf8').then(
+        (t) => JSON.parse(t) as { status: string; error: string },
+        () => undefined,
+      ),
+    );
+    expect(result).toMatchObject({ status: 'failed', error: 'aborted' });
   });
 
   it('fails, instead of waiting forever, when no worker listens', async () => {
