@@ -105,7 +105,7 @@ export class Objective {
         if (w && l.rank === 0) {
           throw new TfpipeError('E_TRAIN', `the loss of output "${o.name}" returned a scalar; sample/class weights need per-sample values [batch]`);
         }
-        const perSample = l.rank > 1 ? tf.reshape(l, [l.shape[0]!, -1]).mean(1) : l;
+        const perSample = l.rank > 1 ? tf.mean(tf.reshape(l, [l.shape[0]!, -1]), 1) : l;
         const term = w ? tf.mean(tf.mul(perSample, w)) : tf.mean(perSample);
         total = tf.add(total, tf.mul(term, o.weight));
       });
@@ -140,7 +140,7 @@ export class Objective {
     const cw = this.classWeights!;
     if (this.binaryClassWeights) {
       const y = tf.reshape(tf.cast(yTrue, 'float32'), [-1]);
-      return tf.add(tf.mul(y, cw.slice(1, 1)), tf.mul(tf.sub(1, y), cw.slice(0, 1)));
+      return tf.add(tf.mul(y, tf.slice(cw, 1, 1)), tf.mul(tf.sub(1, y), tf.slice(cw, 0, 1)));
     }
     const oneHot = loss === 'sparseCategoricalCrossentropy' ? sparseToOneHot(yTrue, cw.shape[0]) : tf.cast(yTrue, 'float32');
     return tf.sum(tf.mul(oneHot, cw), -1);
