@@ -12,8 +12,10 @@ import { runTrial as quadraticRunner, score } from './__fixtures__/quadratic-run
 import {
   type SweepSummary,
   type TrialResult,
+  createLocalExecutor,
   expandSweep,
   formatSweepTable,
+  runSweep,
   runSweepLocally,
   sweepStatus,
 } from './index.js';
@@ -22,7 +24,7 @@ const fixture = (f: string) => fileURLToPath(new URL(`./__fixtures__/${f}`, impo
 const QUADRATIC = `${fixture('quadratic-runner.ts')}#runTrial`;
 const IRIS = `${fixture('iris-runner.ts')}#runTrial`;
 const tmp = () => mkdtemp(join(tmpdir(), 'tfpipe-sweep-'));
-const quadBase = { name: 'quad', seed: 3, objective: { x: 0, y: 0, epochs: 1 }, work: { ms: 0, alwaysFail: false } };
+const quadBase = { name: 'quad', seed: 3, objective: { x: 0, y: 0, epochs: 1 }, work: { ms: 0, alwaysFail: false, crash: false } };
 const irisBase = { name: 'iris', seed: 5, data: { split: {} }, train: { learningRate: 0.1, epochs: 40 } };
 
 async function readResult(sweepDir: string, id: string): Promise<TrialResult> {
@@ -129,11 +131,42 @@ describe('local executor (child processes)', () => {
     expect(s2.best?.params['objective.x']).toBe(0.2);
   });
 
+  it('a child that dies mid-trial fails that trial only; the next trial gets a new process', async () => {
+    const sweepDir = await tmp();
+    const summary = await runSweepLocally({
+      config: quadBase,
+      sweep: { metric: 'score', direction: 'max', parameters: { 'work.crash': [true, false] }, onTrialFailure: 'continue' },
+      sweepDir,
+      runner: QUADRATIC,
+      parallel: 1,
+    });
+    expect(summary.trials.map((r) => r.status)).toEqual(['failed', 'completed']);
+    expect(summary.trials[0]!.error).toMatch(/the trial process exited with code 3 before reporting a result \(see .*trial-000.trial\.log\)/);
+    const [crashed] = await readJsonLines<{ pid: number }>(join(sweepDir, 'trials', 'trial-000', 'starts.jsonl'));
+    const [next] = await readJsonLines<{ pid: number }>(join(sweepDir, 'trials', 'trial-001', 'starts.jsonl'));
+    expect(next!.pid).not.toBe(crashed!.pid);
+  });
+
+  it('reuseProcesses: false runs each trial in a fresh process', async () => {
+    const sweepDir = await tmp();
+    const summary = await runSweep({
+      config: quadBase,
+      sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.1, 0.25, 0.5] } },
+      sweepDir,
+      executor: createLocalExecutor({ runner: QUADRATIC, parallel: 1, reuseProcesses: false }),
+    });
+    const pids = await Promise.all(
+      summary.trials.map(async (r) => (await readJsonLines<{ pid: number }>(join(sweepDir, 'trials', r.id, 'starts.jsonl')))[0]!.pid),
+    );
+    expect(new Set(pids).size).toBe(3);
+    expect(summary.best?.params['objective.x']).toBe(0.25);
+  });
+
   it('times out instead of waiting forever, and stops the children', async () => {
     const sweepDir = await tmp();
     await expect(
       runSweepLocally({
-        config: { ...quadBase, work: { ms: 60_000, alwaysFail: false } },
+        config: { ...quadBase, work: { ...quadBase.work, ms: 60_000 } },
         sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.1] }, timeoutSeconds: 1 },
         sweepDir,
         runner: QUADRATIC,

@@ -182,7 +182,7 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
     ).rejects.toThrow(/no worker has listened on queue sweep-tfpipe-queue-.* for 1 s; 1 trial\(s\) are waiting/);
   });
 
-  it('an in-process worker bound to one sweep runs its trials', async () => {
+  it('an in-process worker bound to one sweep runs successive halving, rung after rung', async () => {
     const prefix = `${PREFIX}-inproc`;
     const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
     const sweepId = 'inproc-sweep';
@@ -199,12 +199,24 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
         prefix,
         ...fast,
         config: base,
-        sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.1, 0.4] } },
+        sweep: {
+          method: 'halving',
+          budget: 4,
+          metric: 'score',
+          direction: 'max',
+          halving: { resource: 'objective.y', min: 1, max: 4, eta: 2 },
+          parameters: { 'objective.x': { choice: [-0.5, 0, 0.1, 0.25, 0.6, 0.9] } },
+        },
         sweepDir,
         sweepId,
       });
-      expect(summary.trials.map((r) => r.worker)).toEqual(['inproc', 'inproc']);
-      expect(summary.best?.params['objective.x']).toBe(0.4);
+      // 4 points at y=1, the best 2 at y=2, the best 1 at y=4.
+      expect(summary.trials.map((r) => r.rung ?? 0)).toEqual([0, 0, 0, 0, 1, 1, 2]);
+      expect(summary.trials.every((r) => r.worker === 'inproc' && r.status === 'completed')).toBe(true);
+      const xs = summary.trials.filter((r) => r.rung === 0).map((r) => r.params['objective.x'] as number);
+      const closest = [...xs].sort((a, b) => Math.abs(a - 0.3) - Math.abs(b - 0.3));
+      expect(summary.trials.filter((r) => r.rung === 1).map((r) => r.params['objective.x'])).toEqual(closest.slice(0, 2));
+      expect(summary.best?.params['objective.x']).toBe(closest[0]);
     } finally {
       await worker.close();
       const redis = new Redis(REDIS);

@@ -3,7 +3,7 @@
  * check which trial is best by hand. It can also take time (to be killed mid-trial) and fail on purpose.
  *
  *   objective: { x, y }   score = -(x - 0.3)^2 - (y - 2)^2, loss = -score
- *   work: { ms, failAttempts, alwaysFail }
+ *   work: { ms, failAttempts, alwaysFail, crash }   crash: the process exits mid-trial
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import type { Trial, TrialContext, TrialOutput } from '../types.js';
 
 interface QuadraticConfig {
   objective: { x: number; y: number };
-  work?: { ms?: number; failAttempts?: number; alwaysFail?: boolean };
+  work?: { ms?: number; failAttempts?: number; alwaysFail?: boolean; crash?: boolean };
   seed?: number;
 }
 
@@ -35,6 +35,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
       });
     });
   }
+  if (work.crash) process.exit(3);
   if (work.alwaysFail) throw new Error(`objective failed on purpose at x=${config.objective.x}`);
   if (work.failAttempts && starts <= work.failAttempts) throw new Error(`failing start ${starts} of ${work.failAttempts} on purpose`);
   const s = score(config.objective.x, config.objective.y);
