@@ -77,6 +77,9 @@ export function createProgram(): Command {
     .option('--emit <target>', 'write manifests instead of running: k8s | argo')
     .option('--out <dir>', 'sweep directory (default: <runs>/<name>-sweep-<time>)')
     .option('--timeout <seconds>', 'give up after this long', (v) => Number.parseInt(v, 10))
+    .option('--image <image>', 'with --emit: the container image that has the pipeline CLI', 'tfpipe:latest')
+    .option('--volume <claim>', 'with --emit: a ReadWriteMany PersistentVolumeClaim for the sweep directory', 'tfpipe-runs')
+    .option('--namespace <ns>', 'with --emit: the Kubernetes namespace')
     .action(async (config: string | undefined, opts) => (await import('./commands/sweep.js')).sweepCommand(config, opts));
   sweep
     .command('status')
@@ -84,11 +87,20 @@ export function createProgram(): Command {
     .argument('<sweep-dir>')
     .action(async (dir: string) => (await import('./commands/sweep.js')).sweepStatusCommand(dir));
 
+  sweep
+    .command('run-trial')
+    .description('run one trial from a trial file (what Kubernetes pods run)')
+    .requiredOption('--trial <file>', 'trial.json')
+    .requiredOption('--sweep-dir <dir>', 'the shared sweep directory')
+    .option('--summary <file>', 'the sweep.json to start from')
+    .action(async (opts) => (await import('./commands/sweep.js')).runTrialCommand(opts));
+
   program
     .command('worker')
     .description('pull sweep trials from a Redis queue and run them')
     .requiredOption('--queue <redis-url>', 'the Redis the sweep enqueues on')
     .option('--concurrency <n>', 'trials at once', (v) => Number.parseInt(v, 10), 1)
+    .option('--sweep <id>', 'work on this sweep only (default: every sweep queued)')
     .action(async (opts) => (await import('./commands/worker.js')).workerCommand(opts));
 
   const runs = program.command('runs').description('list, show and compare run directories');

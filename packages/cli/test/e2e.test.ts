@@ -38,7 +38,9 @@ const readJsonl = async (p: string) =>
   (await readFile(p, 'utf8'))
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>);
+    .map((l) => JSON.parse(l) as EpochLine);
+
+type EpochLine = { epoch: number; loss: number; val_loss: number; accuracy: number; val_accuracy: number } & Record<string, number>;
 
 let tmp: string;
 beforeAll(async () => {

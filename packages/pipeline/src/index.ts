@@ -4,7 +4,7 @@ export { parseYamlSource, readYamlSource } from './config/yaml-source.js';
 export type { YamlSource } from './config/yaml-source.js';
 export { parsePath, getPath, setPath, deepMerge } from './config/paths.js';
 export { fromZodIssues, knownKeysAt } from './config/zod-issues.js';
-export { loadPipelineConfig, crossFieldChecks } from './config/pipeline-config.js';
+export { loadPipelineConfig, crossFieldChecks, pipelineConfigFromObject } from './config/pipeline-config.js';
 export { pipelineSchema, dataSchema, outputSchema, pipelineJsonSchema } from './schema.js';
 export type { PipelineConfig, PipelineInput } from './schema.js';
 export { runPipeline, TFPIPE_VERSION } from './run/runner.js';
@@ -20,3 +20,4 @@ export { listRuns, summarizeRun, compareRuns, resolveRun } from './run/tracking.
 export type { RunSummary, RunComparison } from './run/tracking.js';
 export { createProgressRenderer } from '@tfpipe/trainer';
 export type { ProgressEvent, ProgressRenderer } from '@tfpipe/trainer';
+export { absolutizeDataPaths } from './config/absolute-paths.js';

@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     expect(read).toHaveLength(3);
   });
 
+  it('resolves data paths of a preset relative to the preset, not to the file that extends it', async () => {
+    const pathSchema = z.object({ name: z.string(), data: z.object({ source: z.object({ type: z.literal('csv'), path: z.string() }).strict() }).strict() }).strict();
+    const dir = await files({ 'presets/base.yaml': 'data: { source: { type: csv, path: data/x.csv } }\n', 'proj/p.yaml': 'extends: ../presets/base.yaml\nname: a\n' });
+    const { config } = await loadConfig(join(dir, 'proj/p.yaml'), { schema: pathSchema });
+    expect(config.data.source.path).toBe(join(dir, 'presets/data/x.csv'));
+  });
+
   it('validates --set like the file and says where the bad value came from', async () => {
     const dir = await files({ 'p.yaml': 'name: a\nmodel: { type: mlp }\n' });
     const err = await errorOf(loadConfig(join(dir, 'p.yaml'), { schema, set: ['train.epochs=abc'] }));

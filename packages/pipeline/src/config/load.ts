@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import type { z } from 'zod';
 import { TfpipeError, formatValue, type Issue, type SourceLocation } from '@tfpipe/core';
+import { absolutizeDataPaths } from './absolute-paths.js';
 import { deepMerge, getPath, hasPath, isPlainObject, parsePath, setPath } from './paths.js';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
 import { fromZodIssues } from './zod-issues.js';
@@ -85,7 +86,9 @@ async function readLayers(file: string, display: string, presetDirs: readonly st
     }
   }
   const { extends: _drop, ...rest } = value;
-  layers.push({ source: { file: source.file, value: rest, locate: source.locate } });
+  // A preset's data paths are relative to the preset's own folder, not to the file that extends it.
+  const own = seen.length > 0 ? absolutizeDataPaths(rest, dirname(file)) : rest;
+  layers.push({ source: { file: source.file, value: own, locate: source.locate } });
   return layers;
 }
 

@@ -1,4 +1,6 @@
-import type { Issue } from '@tfpipe/core';
+import { resolve } from 'node:path';
+import { TfpipeError, type Issue } from '@tfpipe/core';
+import { fromZodIssues } from './zod-issues.js';
 import { checkTrainConfig } from '@tfpipe/trainer';
 import { loadConfig, type LoadedConfig } from './load.js';
 import { pipelineSchema, type PipelineConfig } from '../schema.js';
@@ -14,4 +16,25 @@ export function crossFieldChecks(config: PipelineConfig): Issue[] {
 /** Loads and validates a pipeline YAML file (presets, --set, schema, cross-field checks). */
 export async function loadPipelineConfig(file: string, options: { set?: readonly string[] } = {}): Promise<LoadedConfig<PipelineConfig>> {
   return loadConfig(file, { schema: pipelineSchema, ...(options.set ? { set: options.set } : {}), checks: crossFieldChecks });
+}
+
+/**
+ * Validates a config object that did not come from a file (a sweep trial, a config built in code), with the
+ * same issues as a file minus line:column. `baseDir` is where its relative data paths point.
+ */
+export function pipelineConfigFromObject(raw: unknown, options: { baseDir: string; name?: string }): LoadedConfig<PipelineConfig> {
+  const parsed = pipelineSchema.safeParse(raw, { reportInput: true });
+  const origin = options.name ?? '(config object)';
+  const at = (issues: Issue[]): Issue[] => issues.map((i) => ({ ...i, location: i.location ?? { file: origin, line: 0, column: 0 } }));
+  if (!parsed.success) throw TfpipeError.fromIssues(at(fromZodIssues(parsed.error.issues, pipelineSchema, raw)));
+  const cross = crossFieldChecks(parsed.data);
+  if (cross.length) throw TfpipeError.fromIssues(at(cross));
+  return {
+    config: parsed.data,
+    raw: raw as Record<string, unknown>,
+    path: resolve(options.baseDir, origin),
+    baseDir: options.baseDir,
+    files: [],
+    locate: () => undefined,
+  };
 }

@@ -59,7 +59,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
         walk(pair.value, [...path, k]);
       }
     } else if (isSeq(n)) {
-      n.items.forEach((item, i) => walk(item, [...path, i]));
+      for (const [i, item] of n.items.entries()) walk(item, [...path, i]);
     }
   };
   walk(doc.contents, []);

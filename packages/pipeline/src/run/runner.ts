@@ -44,6 +44,8 @@ export interface RunOptions {
   logger?: Logger;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Throw E_GATE when a gate fails (default). Sweeps keep the result instead: the run is still marked not blessed. */
+  failOnGate?: boolean;
 }
 
 export interface RunResult {
@@ -203,7 +205,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     info.endedAt = new Date().toISOString();
     await writeRunInfo(runDir, info);
     model.dispose();
-    if (failed.length) {
+    if (failed.length && options.failOnGate !== false) {
       throw new TfpipeError('E_GATE', `${failed.length} gate(s) failed:\n${failed.map((g) => `  - ${g.message}`).join('\n')}`, {
         hint: `The model is saved in ${runDir} but not blessed.`,
       });

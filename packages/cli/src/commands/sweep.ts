@@ -1,0 +1,98 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TfpipeError, consoleLogger } from '@tfpipe/core';
+import {
+  createSweepId,
+  emitKubernetes,
+  formatSweepTable,
+  resolveSweep,
+  runSweepLocally,
+  runSweepOnQueue,
+  runTrialFile,
+  sweepStatus,
+  type SweepSummary,
+} from '@tfpipe/distributed';
+import { absolutizeDataPaths, loadPipelineConfig, pipelineConfigFromObject } from '@tfpipe/pipeline';
+
+/** The module that runs one trial, as a reference a child process or a worker can import. */
+export function trialRunnerRef(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return `${join(here, '..', `trial-runner.${ext}`)}#runTrial`;
+}
+
+const withNewline = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
+
+interface SweepOpts {
+  set?: string[];
+  queue?: string;
+  parallel?: number;
+  emit?: string;
+  out?: string;
+  timeout?: number;
+  image?: string;
+  volume?: string;
+  namespace?: string;
+}
+
+export async function sweepCommand(file: string | undefined, opts: SweepOpts): Promise<void> {
+  if (!file) throw new TfpipeError('E_USAGE', 'pipeline sweep needs a config file with a sweep: section');
+  const loaded = await loadPipelineConfig(file, { set: opts.set ?? [] });
+  // Trials run in other processes (or machines): give them absolute data paths.
+  const raw = absolutizeDataPaths(loaded.raw, loaded.baseDir);
+  const base = pipelineConfigFromObject(raw, { baseDir: loaded.baseDir, name: file }).config;
+  const sweep = resolveSweep(base, (raw as { sweep?: unknown }).sweep as never);
+  const sweepId = createSweepId(base.name);
+  const sweepDir = resolve(opts.out ?? join(base.output.dir, sweepId));
+
+  if (opts.emit) {
+    const format = opts.emit === 'argo' ? 'argo' : opts.emit === 'k8s' || opts.emit === 'job' ? 'job' : undefined;
+    if (!format) throw new TfpipeError('E_USAGE', `--emit ${opts.emit}: expected k8s (an Indexed Job) or argo (an Argo Workflow)`);
+    const out = await emitKubernetes(
+      { config: raw, sweep },
+      {
+        image: opts.image ?? 'tfpipe:latest',
+        sharedVolume: opts.volume ?? 'tfpipe-runs',
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        format,
+        sweepId,
+        outDir: sweepDir,
+      },
+    );
+    process.stdout.write(`wrote ${out.file ?? sweepDir} (${out.trials.length} trials, ${out.manifests.length} manifests)\n`);
+    return;
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  const timer = opts.timeout ? setTimeout(() => controller.abort(), opts.timeout * 1000) : undefined;
+  const common = { config: raw, sweep, sweepDir, sweepId, signal: controller.signal, logger: consoleLogger };
+  process.stderr.write(`sweep ${sweepId}: ${sweep.metric} (${sweep.direction}) in ${sweepDir}\n`);
+  let summary: SweepSummary;
+  try {
+    summary = opts.queue
+      ? await runSweepOnQueue({ ...common, connection: opts.queue })
+      : await runSweepLocally({ ...common, runner: trialRunnerRef(), ...(opts.parallel ? { parallel: opts.parallel } : {}) });
+  } finally {
+    process.off('SIGINT', onSignal);
+    if (timer) clearTimeout(timer);
+  }
+  process.stdout.write(withNewline(formatSweepTable(summary)));
+  if (summary.status !== 'completed') process.exitCode = 1;
+}
+
+export async function sweepStatusCommand(dir: string): Promise<void> {
+  process.stdout.write(withNewline(formatSweepTable(await sweepStatus(dir))));
+}
+
+export async function runTrialCommand(opts: { trial: string; sweepDir: string; summary?: string }): Promise<void> {
+  const result = await runTrialFile({
+    trialFile: opts.trial,
+    sweepDir: opts.sweepDir,
+    runner: trialRunnerRef(),
+    ...(opts.summary ? { summaryFile: opts.summary } : {}),
+  });
+  process.stdout.write(`${result.id}: ${result.status}\n`);
+  if (result.status !== 'completed') process.exitCode = 1;
+}

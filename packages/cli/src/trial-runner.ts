@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { pipelineConfigFromObject, runPipeline } from '@tfpipe/pipeline';
+import type { TrialContext, TrialOutput, Trial } from '@tfpipe/distributed';
+
+/**
+ * Runs one sweep trial: the trial's config (data paths already absolute) through the whole pipeline into
+ * `<trial dir>/run`. Reports the best epoch's figures (`val_accuracy`, `val_loss`, ...: what sweeps should
+ * rank by) and the test metrics as `test_<name>`. A failed gate does not fail a trial.
+ */
+export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOutput> {
+  const loaded = pipelineConfigFromObject(trial.config, { baseDir: ctx.runDir, name: `${trial.id} config` });
+  const runDir = join(ctx.runDir, 'run');
+  const result = await runPipeline(loaded, {
+    out: runDir,
+    signal: ctx.signal,
+    failOnGate: false,
+    ...(ctx.logger ? { logger: ctx.logger } : {}),
+  });
+  const metrics: Record<string, number> = {};
+  const best = result.fit.bestEpoch !== undefined ? result.fit.history.find((h) => h.epoch === result.fit.bestEpoch) : result.fit.history.at(-1);
+  for (const [k, v] of Object.entries(best ?? {})) if (typeof v === 'number' && k !== 'epoch') metrics[k] = v;
+  for (const [k, v] of Object.entries(result.evaluation?.metrics ?? {})) if (typeof v === 'number') metrics[`test_${k}`] = v;
+  return { metrics, runDir };
+}

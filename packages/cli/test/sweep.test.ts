@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The sweep verbs through the real binary: local child processes, two workers on a real Redis, k8s manifests.
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+const bin = join(repo, 'packages/cli/src/bin.ts');
+const fixture = join(here, 'fixtures', 'iris-sweep.yaml');
+const REDIS = 'redis://127.0.0.1:6379';
+
+function start(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function pipeline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = start(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const redisUp = await new Promise<boolean>((res) => {
+  const s = net.connect({ host: '127.0.0.1', port: 6379 }, () => {
+    s.end();
+    res(true);
+  });
+  s.on('error', () => res(false));
+});
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tfpipe-sweep-e2e-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function expectCompletedSweep(dir: string, stdout: string): Promise<void> {
+  expect(stdout).toMatch(/trial-000\s+0\.003\s+completed/);
+  expect(stdout).toMatch(/trial-001\s+0\.03\s+completed/);
+  expect(stdout).toMatch(/best: trial-00[01] val_accuracy=/);
+  const summary = JSON.parse(await readFile(join(dir, 'sweep.json'), 'utf8')) as { status: string; trials: { status: string; metrics: Record<string, number> }[] };
+  expect(summary.status).toBe('completed');
+  expect(summary.trials).toHaveLength(2);
+  for (const t of summary.trials) {
+    expect(t.status).toBe('completed');
+    expect(t.metrics.val_accuracy).toBeGreaterThan(0.3);
+    expect(typeof t.metrics.test_accuracy).toBe('number');
+  }
+  for (const id of await readdir(join(dir, 'trials'))) expect(existsSync(join(dir, 'trials', id, 'run', 'model', 'model.json'))).toBe(true);
+}
+
+describe('pipeline sweep', () => {
+  it('runs a grid locally in child processes and reports the best trial', async () => {
+    const dir = join(tmp, 'local');
+    const r = await pipeline(['sweep', fixture, '--out', dir, '--parallel', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectCompletedSweep(dir, r.stdout);
+    const status = await pipeline(['sweep', 'status', dir]);
+    expect(status.stdout).toMatch(/status: completed/);
+  }, 120_000);
+
+  it.skipIf(!redisUp)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
+    const dir = join(tmp, 'queue');
+    const workers = [start(['worker', '--queue', REDIS]), start(['worker', '--queue', REDIS])];
+    try {
+      const r = await pipeline(['sweep', fixture, '--out', dir, '--queue', REDIS, '--timeout', '100']);
+      expect(r.code, r.stderr).toBe(0);
+      await expectCompletedSweep(dir, r.stdout);
+      const runners = JSON.parse(await readFile(join(dir, 'sweep.json'), 'utf8')) as { trials: { worker?: string }[] };
+      expect(runners.trials.every((t) => typeof t.worker === 'string')).toBe(true);
+    } finally {
+      await Promise.all(workers.map((w) => new Promise((res) => { w.on('close', res); w.kill('SIGINT'); })));
+    }
+  }, 120_000);
+
+  it('emits a valid Indexed Job for the sweep without contacting a cluster', async () => {
+    const dir = join(tmp, 'k8s');
+    const r = await pipeline(['sweep', fixture, '--emit', 'k8s', '--out', dir, '--image', 'registry.example/tfpipe:1']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (await readdir(dir)).find((f) => f.endsWith('.job.yaml'))!;
+    const docs = parseAllDocuments(await readFile(join(dir, file), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: { completions?: number; completionMode?: string } });
+    const job = docs.find((d) => d.kind === 'Job')!;
+    expect(job.spec).toMatchObject({ completions: 2, completionMode: 'Indexed' });
+    expect(docs.some((d) => d.kind === 'ConfigMap')).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,26 @@
+import { resolveDataPath } from '@tfpipe/core';
+import { isPlainObject } from './paths.js';
+
+/** Fields of data sources that hold file or folder paths. */
+const PATH_FIELDS = ['path', 'images', 'labels', 'dir'] as const;
+
+/**
+ * A copy of a raw config whose data paths (in any `{ type, path | images | labels | dir }` source, and
+ * `finetune.base`) are absolute, `npm:` paths included. A config moved to another folder, a child process or
+ * another machine with the same files then reads the same data.
+ */
+export function absolutizeDataPaths<T>(raw: T, baseDir: string): T {
+  const walk = (v: unknown, key?: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (!isPlainObject(v)) return v;
+    const out: Record<string, unknown> = {};
+    const isSource = typeof v.type === 'string';
+    for (const [k, x] of Object.entries(v)) {
+      if (isSource && (PATH_FIELDS as readonly string[]).includes(k) && typeof x === 'string') out[k] = resolveDataPath(x, baseDir);
+      else if (key === 'finetune' && k === 'base' && typeof x === 'string') out[k] = resolveDataPath(x, baseDir);
+      else out[k] = walk(x, k);
+    }
+    return out;
+  };
+  return walk(raw) as T;
+}
