@@ -12,13 +12,21 @@ import { startWorker } from './queue-worker.js';
 async function trialMode(runnerRef: string): Promise<void> {
   // The parent closed the channel (done with us, or gone): a trial nobody waits for is wasted work.
   process.on('disconnect', () => process.exit(0));
-  const runner = await loadRunner(runnerRef);
+  // Listen before loading the runner, so that no message sent meanwhile is missed.
+  const runner = loadRunner(runnerRef);
+  runner.catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
   let abort = new AbortController();
   process.on('message', (m: ChildMessage) => {
     if (m.type === 'abort') abort.abort(new Error('the sweep was cancelled'));
     if (m.type !== 'run') return;
-    abort = new AbortController();
-    executeTrial(m.trial, { sweepDir: m.sweepDir, runner, worker: m.worker, attempt: m.attempt, signal: abort.signal }).then(
+    const controller = new AbortController();
+    abort = controller;
+    runner
+      .then((r) => executeTrial(m.trial, { sweepDir: m.sweepDir, runner: r, worker: m.worker, attempt: m.attempt, signal: controller.signal }))
+      .then(
       (result) => process.send?.({ type: 'result', result } satisfies ChildMessage),
       (e) => {
         console.error(e);

@@ -78,6 +78,7 @@ export async function executeTrial(trial: Trial, options: ExecuteTrialOptions): 
   let result: TrialResult;
   try {
     const signal = options.signal ?? new AbortController().signal;
+    if (signal.aborted) throw new Error('aborted before the trial started');
     const out = await options.runner(trial, { runDir, signal, ...(options.logger ? { logger: options.logger } : {}) });
     const bad = badMetrics(out?.metrics);
     result = bad

@@ -33,7 +33,8 @@ interface SpawnedWorker {
 function spawnWorker(name: string): Promise<SpawnedWorker> {
   const entry = workerEntryPath();
   const args = ['worker', '--queue', REDIS, '--prefix', PREFIX, '--runner', QUADRATIC, '--name', name];
-  args.push('--lock-duration', '1500', '--stalled-interval', '1000', '--poll-ms', '150');
+  // Short enough to keep the test quick, long enough that a loaded 2-core machine does not lose locks.
+  args.push('--lock-duration', '3000', '--stalled-interval', '1000', '--poll-ms', '150');
   const proc = spawn(process.execPath, [...childExecArgv(entry), entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {

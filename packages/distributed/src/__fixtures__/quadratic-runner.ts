@@ -28,11 +28,17 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
   const work = config.work ?? {};
   if (work.ms) {
     await new Promise<void>((done, fail) => {
+      // The signal may have fired while this trial was starting: a listener added now would never run.
+      if (ctx.signal.aborted) return fail(new Error('aborted'));
       const t = setTimeout(done, work.ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        fail(new Error('aborted'));
-      });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          fail(new Error('aborted'));
+        },
+        { once: true },
+      );
     });
   }
   if (work.crash) process.exit(3);
