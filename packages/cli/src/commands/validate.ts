@@ -1,9 +1,14 @@
 import { relative } from 'node:path';
+import { resolveSweep } from '@tfpipe/distributed';
 import { loadPipelineConfig } from '@tfpipe/pipeline';
 
 export async function validateCommand(file: string, opts: { set?: string[] }): Promise<void> {
   const loaded = await loadPipelineConfig(file, { set: opts.set ?? [] });
   const c = loaded.config;
+  // `sweep:` belongs to @tfpipe/distributed; its paths are checked against the defaulted config.
+  const sweep = c.sweep !== undefined ? resolveSweep(c, c.sweep) : undefined;
   const from = loaded.files.length > 1 ? ` (with ${loaded.files.slice(0, -1).map((f) => relative(process.cwd(), f) || f).join(', ')})` : '';
-  process.stdout.write(`${file}: valid${from}\n  name: ${c.name}\n  model: ${c.model.type}\n  train: ${c.train.epochs} epochs, batch ${c.train.batchSize}, ${c.train.optimizer.type}\n`);
+  const lines = [`${file}: valid${from}`, `  name: ${c.name}`, `  model: ${c.model.type}`, `  train: ${c.train.epochs} epochs, batch ${c.train.batchSize}, ${c.train.optimizer.type}`];
+  if (sweep) lines.push(`  sweep: ${sweep.method}, ${Object.keys(sweep.parameters).length} parameter(s), ranked by ${sweep.metric} (${sweep.direction})`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
