@@ -49,6 +49,9 @@ async function tryBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(TF_NAMES[name]);
   if (!ok) throw new TfpipeError('E_BACKEND', `backend "${name}" is registered but failed to initialise`);
   await tf.ready();
+  // The cpu backend prints a banner on first use suggesting tfjs-node; our own "backend: ..." line says
+  // what was chosen and why, so silence it.
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
 }
 
 /**
