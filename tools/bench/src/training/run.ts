@@ -39,7 +39,7 @@ async function installedBackends(requested: string | undefined): Promise<string[
   return out;
 }
 
-async function timeBackend(kind: ModelKind, backend: string, train: number, infer: number): Promise<BenchResult> {
+export async function timeBackend(kind: ModelKind, backend: string, train: number, infer: number): Promise<BenchResult> {
   const choice = await useBackend(backend as 'wasm' | 'cpu' | 'tensorflow');
   const model = buildModel(kind);
   const n = Math.max(train, infer, 2 * BATCH);
@@ -83,7 +83,7 @@ async function timeBackend(kind: ModelKind, backend: string, train: number, infe
   }
 }
 
-function torchRow(kind: ModelKind, train: number, infer: number): BenchResult {
+export function torchRow(kind: ModelKind, train: number, infer: number): BenchResult {
   const script = join(here, 'torch_bench.py');
   const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
   if (!probe || probe.status !== 0) {
