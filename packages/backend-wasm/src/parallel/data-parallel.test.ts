@@ -96,6 +96,14 @@ describe('createDataParallel (wasm backend, 1 worker)', () => {
     tf.dispose([loss, grads, xs, ys, sw]);
   });
 
+  it('returns the batch predictions in order when asked', async () => {
+    const { xs, ys } = batch(7, 4);
+    const r = await dp.computeGradients(xs, ys, undefined, { predictions: true });
+    const expected = model.apply(xs, { training: true }) as tf.Tensor;
+    expectTensorsClose(r.predictions!, expected, 1e-6, 1e-5);
+    tf.dispose([r.loss, r.grads, r.predictions!, expected, xs, ys]);
+  });
+
   it('three Adam steps match single-thread training', async () => {
     const single = cnn();
     single.setWeights(model.getWeights());
@@ -128,6 +136,8 @@ describe('createDataParallel (wasm backend, 1 worker)', () => {
     await expectNoLeakedTensors(async () => {
       const r = await dp.computeGradients(xs, ys, sw);
       tf.dispose([r.loss, r.grads]);
+      const p = await dp.computeGradients(xs, ys, sw, { predictions: true });
+      tf.dispose([p.loss, p.grads, p.predictions!]);
     });
     tf.dispose([xs, ys, sw]);
   });

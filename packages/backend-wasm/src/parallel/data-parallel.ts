@@ -6,7 +6,7 @@ import { TfpipeError } from '@tfpipe/core';
 import { checkShardLossSpec, resolveShardLoss, type ShardLoss, type ShardLossSpec } from './shard-loss.js';
 import { spawnWorker } from './spawn.js';
 import type { WorkerInit, WorkerSetup } from './worker.js';
-import { type FromWorker, type ToWorker, type WireTensor, shardGradients, trainableVariables, transferList, weightLayout } from './wire.js';
+import { type FromWorker, type ToWorker, type WireTensor, fromWire, shardGradients, trainableVariables, transferList, weightLayout } from './wire.js';
 
 type Tensors = tf.Tensor | Record<string, tf.Tensor>;
 
@@ -26,13 +26,20 @@ export interface DataParallelGradients {
   loss: tf.Scalar;
   /** Gradients by the main model's variable names (trainable weights the loss reaches). The caller disposes. */
   grads: tf.NamedTensorMap;
+  /** The first output for the whole batch (training mode), when asked for (training metrics). The caller disposes. */
+  predictions?: tf.Tensor;
+}
+
+export interface ComputeOptions {
+  /** Also return the first output's predictions for the batch. Default false. */
+  predictions?: boolean;
 }
 
 export interface DataParallel {
   /** Worker threads in use (0: everything runs on the calling thread). */
   readonly workers: number;
   /** Splits the batch over the main thread and the workers; same gradients as one pass over the whole batch. */
-  computeGradients(xs: Tensors, ys: Tensors, sampleWeight?: tf.Tensor): Promise<DataParallelGradients>;
+  computeGradients(xs: Tensors, ys: Tensors, sampleWeight?: tf.Tensor, options?: ComputeOptions): Promise<DataParallelGradients>;
   /** Copies the main model's weights (all of them, batch-norm statistics too) for the workers' next step. */
   syncWeights(): void;
   /** Stops the workers. Idempotent. */
@@ -204,7 +211,8 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
       if (busy) throw new TfpipeError('E_USAGE', 'syncWeights() while computeGradients() is running');
       writeWeights();
     },
-    async computeGradients(xsIn, ysIn, sampleWeight) {
+    async computeGradients(xsIn, ysIn, sampleWeight, computeOptions) {
+      const keep = computeOptions?.predictions ?? false;
       if (disposed) throw new TfpipeError('E_USAGE', 'computeGradients() after dispose()');
       if (busy) throw new TfpipeError('E_USAGE', 'computeGradients() while another call is running; await it first');
       busy = true;
@@ -224,6 +232,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
           const wire = all.map((t, j) => rows(t, data[j]!, start, size));
           return w.request({
             version,
+            predictions: keep,
             xs: wire.slice(0, xs.length),
             ys: wire.slice(xs.length, xs.length + ys.length),
             ...(sampleWeight ? { sampleWeight: wire[wire.length - 1]! } : {}),
@@ -234,8 +243,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
         try {
           mine = tf.tidy(() => {
             const part = (t: tf.Tensor) => (sizes[0] === n ? t : tf.slice(t, 0, sizes[0]!));
-            const r = shardGradients(model, vars, xs.map(part), ys.map(part), sampleWeight ? part(sampleWeight) : undefined, loss);
-            return { value: r.value, grads: r.grads };
+            return shardGradients(model, vars, xs.map(part), ys.map(part), sampleWeight ? part(sampleWeight) : undefined, loss, keep);
           });
         } catch (e) {
           mineError = e;
@@ -247,7 +255,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
           if (failed) throw (failed as PromiseRejectedResult).reason;
           return combine(mine!, settled.map((s) => (s as PromiseFulfilledResult<Extract<FromWorker, { type: 'result' }> | undefined>).value), sizes, n, vars);
         } finally {
-          if (mine) tf.dispose([mine.value, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined)]);
+          if (mine) tf.dispose([mine.value, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined), ...(mine.predictions ? [mine.predictions] : [])]);
         }
       } finally {
         busy = false;
@@ -264,7 +272,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
 
 /** Weighted mean of the shard losses and gradients (weights: shard size / batch size). */
 function combine(
-  mine: { value: tf.Scalar; grads: (tf.Tensor | undefined)[] },
+  mine: { value: tf.Scalar; grads: (tf.Tensor | undefined)[]; predictions?: tf.Tensor },
   others: (Extract<FromWorker, { type: 'result' }> | undefined)[],
   sizes: number[],
   n: number,
@@ -273,7 +281,8 @@ function combine(
   const w0 = sizes[0]! / n;
   if (others.every((o) => o === undefined)) {
     // Everything ran here: hand back the tensors as they are (kept from the caller's dispose).
-    return { loss: mine.value.clone(), grads: Object.fromEntries(vars.flatMap((v, i) => (mine.grads[i] ? [[v.name, mine.grads[i]!.clone()]] : []))) };
+    const grads = Object.fromEntries(vars.flatMap((v, i) => (mine.grads[i] ? [[v.name, mine.grads[i]!.clone()]] : [])));
+    return { loss: mine.value.clone(), grads, ...(mine.predictions ? { predictions: mine.predictions.clone() } : {}) };
   }
   let lossValue = mine.value.dataSync()[0]! * w0;
   others.forEach((o, k) => {
@@ -296,5 +305,11 @@ function combine(
     });
     grads[v.name] = tf.tensor(acc, v.shape);
   });
-  return { loss: tf.scalar(lossValue), grads };
+  let predictions: tf.Tensor | undefined;
+  if (mine.predictions) {
+    const parts = [mine.predictions, ...others.flatMap((o) => (o?.predictions ? [fromWire(o.predictions)] : []))];
+    predictions = tf.concat(parts, 0);
+    tf.dispose(parts.slice(1));
+  }
+  return { loss: tf.scalar(lossValue), grads, ...(predictions ? { predictions } : {}) };
 }

@@ -18,11 +18,11 @@ export interface WeightSlot {
 
 /** The messages between the main thread and a worker. */
 export type ToWorker =
-  | { type: 'step'; id: number; version: number; xs: WireTensor[]; ys: WireTensor[]; sampleWeight?: WireTensor }
+  | { type: 'step'; id: number; version: number; xs: WireTensor[]; ys: WireTensor[]; sampleWeight?: WireTensor; predictions: boolean }
   | { type: 'exit' };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'result'; id: number; loss: number; grads: (Float32Array | null)[] }
+  | { type: 'result'; id: number; loss: number; grads: (Float32Array | null)[]; predictions?: WireTensor }
   | { type: 'error'; id?: number; message: string; stack?: string };
 
 /** Copies a tensor's values out (a fresh buffer that can be transferred). */
@@ -64,7 +64,7 @@ export function weightLayout(model: tfl.LayersModel): { slots: WeightSlot[]; tot
 /**
  * Loss and gradients of one shard: forward with training=true (dropout, batch norm in training mode), the
  * shard loss, gradients of `vars`. Gradients come back in `vars` order; undefined where the loss does not
- * reach a variable. The caller owns the returned tensors.
+ * reach a variable; `predictions` (the first output) when `keepPredictions`. The caller owns the returned tensors.
  */
 export function shardGradients(
   model: tfl.LayersModel,
@@ -73,10 +73,14 @@ export function shardGradients(
   ys: tf.Tensor[],
   sampleWeight: tf.Tensor | undefined,
   loss: ShardLoss,
-): { value: tf.Scalar; grads: (tf.Tensor | undefined)[] } {
+  keepPredictions = false,
+): { value: tf.Scalar; grads: (tf.Tensor | undefined)[]; predictions?: tf.Tensor } {
+  let predictions: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = model.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor | tf.Tensor[];
-    return loss(ys, Array.isArray(out) ? out : [out], sampleWeight);
+    const preds = Array.isArray(out) ? out : [out];
+    if (keepPredictions) predictions = tf.keep(preds[0]!);
+    return loss(ys, preds, sampleWeight);
   }, vars);
-  return { value, grads: vars.map((v) => grads[v.name]) };
+  return { value, grads: vars.map((v) => grads[v.name]), ...(predictions ? { predictions } : {}) };
 }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from '../register.js';
 import { resolveShardLoss, type ShardLoss, type ShardLossSpec } from './shard-loss.js';
-import { type FromWorker, type ToWorker, type WeightSlot, fromWire, shardGradients, trainableVariables } from './wire.js';
+import { type FromWorker, type ToWorker, type WeightSlot, type WireTensor, fromWire, shardGradients, toWire, trainableVariables, transferList } from './wire.js';
 
 /** A module a worker imports before it rebuilds the model (custom layers), and the export it then calls. */
 export interface WorkerSetup {
@@ -69,15 +69,21 @@ async function main(): Promise<void> {
       }
       let lossValue = Number.NaN;
       let grads: (Float32Array | null)[] = [];
+      let predictions: WireTensor | undefined;
       tf.tidy(() => {
         const xs = m.xs.map(fromWire);
         const ys = m.ys.map(fromWire);
         const sw = m.sampleWeight ? fromWire(m.sampleWeight) : undefined;
-        const r = shardGradients(model, vars, xs, ys, sw, loss);
+        const r = shardGradients(model, vars, xs, ys, sw, loss, m.predictions);
+        if (r.predictions) {
+          predictions = toWire(r.predictions);
+          r.predictions.dispose();
+        }
         grads = r.grads.map((g) => (g ? (g.dataSync() as Float32Array).slice() : null));
         lossValue = r.value.dataSync()[0]!;
       });
-      send({ type: 'result', id: m.id, loss: lossValue, grads }, grads.filter((g): g is Float32Array => g !== null).map((g) => g.buffer as ArrayBuffer));
+      const buffers = grads.filter((g): g is Float32Array => g !== null).map((g) => g.buffer as ArrayBuffer);
+      send({ type: 'result', id: m.id, loss: lossValue, grads, ...(predictions ? { predictions } : {}) }, [...buffers, ...transferList([predictions])]);
     } catch (e) {
       const err = e as Error;
       send({ type: 'error', id: m.id, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
