@@ -15,6 +15,8 @@ export interface AdaptersFile {
   format: typeof FORMAT;
   version: 1;
   layers: LoraLayerPlan[];
+  /** Other layers that trained fully beside the adapters (lora.trainable, a new head): saved whole. */
+  trainedLayers: string[];
   weights: tf.io.WeightsManifestEntry[];
   /** Adapter parameters in all. */
   params: number;
@@ -33,18 +35,30 @@ function adapterWeights(model: tfl.LayersModel): tfl.LayerVariable[] {
   return loraLayers(model).flatMap((l) => l.weights.filter((w) => /lora_[ab]$/.test(w.originalName)));
 }
 
+/** Layers that train beside the adapters (not LoRA layers, trainable, with weights). */
+function trainedLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
+  const lora = new Set<tfl.layers.Layer>(loraLayers(model));
+  return model.layers.filter((l) => !lora.has(l) && l.trainable && l.trainableWeights.length > 0);
+}
+
+function savedWeights(model: tfl.LayersModel, extra: readonly string[]): tfl.LayerVariable[] {
+  return [...adapterWeights(model), ...extra.flatMap((n) => model.getLayer(n).weights)];
+}
+
 /**
- * Saves only the adapters of a LoRA model: `<dir>/adapters.bin` (A and B of every adapted layer, by scoped
- * weight name) then `<dir>/adapters.json` (layers, settings, manifest). Returns the files and their size.
+ * Saves only what fine-tuning changed in a LoRA model: `<dir>/adapters.bin` (A and B of every adapted layer,
+ * plus the weights of layers that trained fully beside them, such as `lora.trainable` or a new head; by scoped
+ * weight name) then `<dir>/adapters.json` (layers, settings, manifest). Returns the files, bytes and parameters.
  */
 export async function saveAdapters(model: tfl.LayersModel, dir: string): Promise<{ files: string[]; bytes: number; params: number }> {
-  const weights = adapterWeights(model);
-  if (weights.length === 0) throw new TfpipeError('E_MODEL', 'the model has no LoRA adapters to save', { hint: 'Call applyLora first.' });
+  const extra = trainedLayers(model).map((l) => l.name);
+  const weights = savedWeights(model, extra);
+  if (adapterWeights(model).length === 0) throw new TfpipeError('E_MODEL', 'the model has no LoRA adapters to save', { hint: 'Call applyLora first.' });
   const { data, specs } = await tf.io.encodeWeights(weights.map((w) => ({ name: w.originalName, tensor: w.read() })));
   const bytes = new Uint8Array(data as ArrayBuffer);
   const params = weights.reduce((s, w) => s + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
   await writeFileAtomic(join(dir, ADAPTERS_BIN), bytes);
-  const file: AdaptersFile = { format: FORMAT, version: 1, layers: adapterPlan(model), weights: specs, params };
+  const file: AdaptersFile = { format: FORMAT, version: 1, layers: adapterPlan(model), trainedLayers: extra, weights: specs, params };
   await writeJsonAtomic(join(dir, ADAPTERS_JSON), file);
   return { files: [join(dir, ADAPTERS_BIN), join(dir, ADAPTERS_JSON)], bytes: bytes.byteLength, params };
 }
@@ -79,7 +93,7 @@ export async function loadAdapters(model: tfl.LayersModel, dir: string): Promise
   }
   const tensors = tf.io.decodeWeights(data, file.weights);
   try {
-    const vars = new Map(adapterWeights(target).map((w) => [w.originalName, w]));
+    const vars = new Map(savedWeights(target, file.trainedLayers ?? []).map((w) => [w.originalName, w]));
     for (const [name, t] of Object.entries(tensors)) {
       const v = vars.get(name);
       if (!v) throw new TfpipeError('E_MODEL', `adapter weight "${name}" of ${dir} has no place in the model; it has ${[...vars.keys()].join(', ')}`);
@@ -91,6 +105,9 @@ export async function loadAdapters(model: tfl.LayersModel, dir: string): Promise
   } finally {
     tf.dispose(Object.values(tensors));
   }
-  if (target !== model) for (const layer of target.layers) layer.trainable = loraLayers(target).includes(layer as LoraDense);
+  if (target !== model) {
+    const train = new Set<tfl.layers.Layer>([...loraLayers(target), ...(file.trainedLayers ?? []).map((n) => target.getLayer(n))]);
+    for (const layer of target.layers) layer.trainable = train.has(layer);
+  }
   return target;
 }
