@@ -60,10 +60,11 @@ async function timeParallel(kind: ModelKind, workers: number, train: number): Pr
  * thread and, with --compare-torch, PyTorch on 2 threads. Rows: model.fit (1 thread), the data-parallel loop
  * with 0 workers (its own overhead), then 1..n-1 workers.
  */
-export function parallelWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes, workerCounts: number[]): Workload {
+export function parallelWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes, workerCounts: number[], optIn = false): Workload {
   return {
     name: `${kind}-parallel`,
     description,
+    optIn,
     async run(opts: BenchOptions): Promise<BenchResult[]> {
       if (opts.backend && opts.backend !== 'wasm') {
         return [{ workload: `${kind}-parallel`, backend: opts.backend, skipped: 'data-parallel training runs on the wasm backend only' }];
