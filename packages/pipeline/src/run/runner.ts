@@ -94,7 +94,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   };
   await writeRunInfo(runDir, info);
   if (!resuming) await writeResolvedConfig(runDir, cfg);
-  log.info(`run directory: ${relative(process.cwd(), runDir) || runDir}${resuming ? ' (resuming)' : ''}`);
+  const shown = relative(process.cwd(), runDir);
+  log.info(`run directory: ${shown && !shown.startsWith('..') ? shown : runDir}${resuming ? ' (resuming)' : ''}`);
 
   try {
     const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
