@@ -26,6 +26,7 @@ import {
   type GateResult,
 } from '@tfpipe/evaluate';
 import { resolve as resolvePath } from 'node:path';
+import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
@@ -93,7 +94,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     tfpipeVersion: TFPIPE_VERSION,
   };
   await writeRunInfo(runDir, info);
-  if (!resuming) await writeResolvedConfig(runDir, cfg);
+  // Absolute data paths: the resolved config reruns (and resumes, `--resume`) from any folder.
+  if (!resuming) await writeResolvedConfig(runDir, absolutizeDataPaths(cfg, loaded.baseDir));
   const shown = relative(process.cwd(), runDir);
   log.info(`run directory: ${shown && !shown.startsWith('..') ? shown : runDir}${resuming ? ' (resuming)' : ''}`);
 
