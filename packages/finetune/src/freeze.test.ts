@@ -85,7 +85,9 @@ describe('freezing', () => {
     const b = m.predict(x) as tf.Tensor;
     expectTensorsClose(a, b, 1e-6, 1e-6);
     await fit(m, { config: config(0.1), train, task });
-    bn.getWeights().forEach((w, i) => expectTensorsClose(w, stats[i]!, 0, 0));
+    bn.getWeights().forEach((w, i) => {
+      expectTensorsClose(w, stats[i]!, 0, 0);
+    });
     // Unfrozen again, it trains with batch statistics and updates the moving ones (tfjs' own behaviour).
     unfreezeLayers(m, 'bn_0');
     const c = m.apply(x, { training: true }) as tf.Tensor;

@@ -23,6 +23,12 @@ export function vocabulary(texts: string[], size: number): Map<string, number> {
 /** Token ids [n * maxLen] (truncated, zero-padded) and labels. */
 export function encode(rows: { text: string; label: number }[], vocab: Map<string, number>, maxLen: number): { x: Int32Array; y: Float32Array } {
   const x = new Int32Array(rows.length * maxLen);
-  rows.forEach((r, i) => words(r.text).slice(0, maxLen).forEach((w, j) => (x[i * maxLen + j] = vocab.get(w) ?? 1)));
+  rows.forEach((r, i) => {
+    words(r.text)
+      .slice(0, maxLen)
+      .forEach((w, j) => {
+        x[i * maxLen + j] = vocab.get(w) ?? 1;
+      });
+  });
   return { x, y: Float32Array.from(rows, (r) => r.label) };
 }

@@ -14,7 +14,7 @@ import { encode, sentences, vocabulary } from '../__fixtures__/sentiment.js';
 import { compareBeforeAfter } from '../compare.js';
 import { prepareFinetune } from '../prepare.js';
 import { runStages } from '../stages.js';
-import { loadAdapters, saveAdapters } from './adapters.js';
+import { saveAdapters } from './adapters.js';
 import { mergeLora } from './apply.js';
 import { LoraSelfAttention } from './layers.js';
 
