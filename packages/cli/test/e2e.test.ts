@@ -171,3 +171,27 @@ describe('config errors', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('fine-tuning (MNIST 0-4 → 5-9)', () => {
+  it('trains a base on digits 0-4, fine-tunes a new head on 5-9, and reports before vs after', async () => {
+    const base = join(tmp, 'ft-base');
+    const tuned = join(tmp, 'ft-tuned');
+    const a = await pipeline(['run', fixture('mnist-0-4.yaml'), '--out', base, '--no-progress']);
+    expect(a.code, a.stderr).toBe(0);
+    const b = await pipeline(['run', fixture('mnist-5-9-finetune.yaml'), '--set', `finetune.base=${base}`, '--set', 'evaluate.robust={attack: fgsm, epsilon: 0.1}', '--out', tuned, '--no-progress']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/frozen: conv2d_0; new head: output/);
+    const e = JSON.parse(await readFile(join(tuned, 'evaluation.json'), 'utf8')) as {
+      metrics: Record<string, number>;
+      labels: string[];
+      before: { metrics: Record<string, number> };
+      delta: Record<string, number>;
+      robust: { accuracy: number; robustAccuracy: number };
+    };
+    expect(e.labels).toEqual(['5', '6', '7', '8', '9']);
+    expect(e.metrics.accuracy).toBeGreaterThan(e.before.metrics.accuracy! + 0.2);
+    expect(e.delta.accuracy).toBeCloseTo(e.metrics.accuracy! - e.before.metrics.accuracy!, 10);
+    expect(e.robust.robustAccuracy).toBeLessThan(e.robust.accuracy);
+    expect(await readFile(join(tuned, 'report.html'), 'utf8')).toMatch(/[Bb]efore/);
+  }, 180_000);
+});

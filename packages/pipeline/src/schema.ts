@@ -3,14 +3,37 @@ import { BACKEND_REQUESTS } from '@tfpipe/core';
 import { sourceSchema, splitSchema } from '@tfpipe/data';
 import { featuresSchema, preprocessSchema } from '@tfpipe/preprocess';
 import { modelSchema } from '@tfpipe/models';
-import { trainSchema } from '@tfpipe/trainer';
-import { evaluateSchema } from '@tfpipe/evaluate';
+import { trainSchema as baseTrainSchema } from '@tfpipe/trainer';
+import { evaluateSchema as baseEvaluateSchema } from '@tfpipe/evaluate';
+import { adversarialSchema, finetuneSchema } from '@tfpipe/finetune';
+
+/** `train:` plus adversarial training (the fine-tuning package's perturbation hook). */
+export const trainSchema = baseTrainSchema.extend({
+  adversarial: adversarialSchema.optional().describe('Adversarial training: replace a share of each batch by attacked examples (fgsm | pgd).'),
+});
+/** `evaluate:` plus robust accuracy under an attack, beside clean accuracy. */
+export const evaluateSchema = baseEvaluateSchema.extend({
+  robust: adversarialSchema.optional().describe('Also report accuracy on test examples attacked with this attack (robust accuracy).'),
+});
+
+/** Keeps the rows whose column passes every condition (e.g. MNIST digits 0-4 only). */
+export const rowFilterSchema = z
+  .object({
+    column: z.string().min(1).describe('The column the condition reads.'),
+    in: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional().describe('Keep rows whose value is one of these.'),
+    notIn: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional().describe('Drop rows whose value is one of these.'),
+    min: z.number().optional().describe('Keep rows whose (numeric) value is >= min.'),
+    max: z.number().optional().describe('Keep rows whose (numeric) value is <= max.'),
+  })
+  .strict();
+export type RowFilter = z.output<typeof rowFilterSchema>;
 
 /** `data:`: where rows come from, how they split, and which columns feed the model. */
 export const dataSchema = z
   .object({
     source: sourceSchema.describe('Where the rows come from; `type` picks the reader.'),
     split: splitSchema.optional().describe('How the rows are divided into train / validation / test (test may be a separate source).'),
+    filter: z.array(rowFilterSchema).default([]).describe('Row conditions applied to the source (and a separate test source) before splitting.'),
     shuffleBuffer: z.number().int().min(0).default(10_000).describe('Rows held by the seeded shuffle buffer of the training split (0: no shuffling).'),
     ...featuresSchema.shape,
   })
@@ -32,7 +55,8 @@ export const pipelineSchema = z
     backend: z.enum(BACKEND_REQUESTS as unknown as [string, ...string[]]).default('auto').describe('auto tries tensorflow-gpu, tensorflow, wasm, cpu.'),
     data: dataSchema,
     preprocess: preprocessSchema.default([]).describe('Transforms fitted on the training split only, saved with the model.'),
-    model: modelSchema,
+    model: modelSchema.optional().describe('The model to build; not used when finetune: starts from a base model.'),
+    finetune: finetuneSchema.optional().describe('Start from a trained model (a run directory or a TF.js model folder): freeze, new head, LoRA, stages.'),
     train: trainSchema.default(trainSchema.parse({})),
     evaluate: evaluateSchema.default(evaluateSchema.parse({})),
     output: outputSchema.default({ dir: 'runs' }),

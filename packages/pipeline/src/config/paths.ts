@@ -51,11 +51,15 @@ export function setPath<T>(obj: T, path: readonly (string | number)[], value: un
   return base as T;
 }
 
-/** Deep merge for `extends:`: mappings merge key by key, anything else (lists included) is replaced. */
+/** Deep merge for `extends:`: mappings merge key by key, anything else (lists included) is replaced; `null` removes. */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (isPlainObject(base) && isPlainObject(over)) {
     const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+    for (const [k, v] of Object.entries(over)) {
+      // `key: null` in a file that extends a preset removes the preset's key.
+      if (v === null) delete out[k];
+      else out[k] = k in out ? deepMerge(out[k], v) : v;
+    }
     return out;
   }
   return over === undefined ? base : over;

@@ -8,6 +8,12 @@ import { pipelineSchema, type PipelineConfig } from '../schema.js';
 /** Cross-field checks that need the whole, defaulted config. Checks that need the task (metrics, gates) run in the runner once the labels are read, before the model is built. */
 export function crossFieldChecks(config: PipelineConfig): Issue[] {
   const issues: Issue[] = [];
+  if (!config.model && !config.finetune) {
+    issues.push({ path: ['model'], message: 'required', expected: 'a model: { type: ... } section, or finetune: { base: ... } to start from a trained model' });
+  }
+  if (config.model && config.finetune) {
+    issues.push({ path: ['model'], message: 'a fine-tuning run takes its model from finetune.base; remove model:', received: config.model });
+  }
   const hasValidation = Boolean(config.data.split && (config.data.split as { validation?: number }).validation);
   issues.push(...checkTrainConfig(config.train, { metricNames: config.train.metrics ?? [], hasValidation }));
   return issues;

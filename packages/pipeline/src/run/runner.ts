@@ -1,23 +1,9 @@
-import { join, relative } from 'node:path';
+import { join, relative, resolve as resolvePath } from 'node:path';
 import '@tfpipe/backend-wasm';
-import {
-  TfpipeError,
-  silentLogger,
-  useBackend,
-  writeJsonAtomic,
-  type Batch,
-  type Issue,
-  type Logger,
-  type StreamingMetric,
-} from '@tfpipe/core';
-import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
-import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
-import { buildModel } from '@tfpipe/models';
-import { fit, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
   checkGates,
-  createMetric,
   evaluateModel,
   readEvaluation,
   resolveMetrics,
@@ -25,11 +11,14 @@ import {
   type Evaluation,
   type GateResult,
 } from '@tfpipe/evaluate';
-import { resolve as resolvePath } from 'node:path';
+import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
+import type { ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
+import { prepareData } from './data-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
+import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { predictorFor } from './predictor.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
@@ -52,13 +41,9 @@ export interface RunOptions {
 export interface RunResult {
   runDir: string;
   info: RunInfo;
-  fit: FitResult;
+  fit: TrainOutcome;
   evaluation?: Evaluation;
   gates: GateResult[];
-}
-
-function batches(ds: Dataset<Row>, pre: Preprocessor, tz: Tensorizer, batchSize: number): () => AsyncIterable<Batch> {
-  return () => ds.map((r) => pre.transform(r)).batch(batchSize).map((rows) => tz.toBatch(rows) as Batch);
 }
 
 function withLocation(loaded: LoadedConfig<unknown>, issue: Issue): Issue {
@@ -66,18 +51,12 @@ function withLocation(loaded: LoadedConfig<unknown>, issue: Issue): Issue {
   return loc ? { ...issue, location: loc } : issue;
 }
 
-/** Rows in the training split, for progress and ETA: known cheaply for sized sources, else undefined. */
-async function countRows(train: Dataset<Row>, sourceSize: number | undefined, split: unknown): Promise<number | undefined> {
-  if (train.size !== undefined) return train.size;
-  if (sourceSize === undefined) return undefined;
-  const s = (split ?? {}) as { validation?: number; test?: number | object };
-  const held = (s.validation ?? 0) + (typeof s.test === 'number' ? s.test : 0);
-  return Math.round(sourceSize * (1 - held));
-}
+const metricNameOf = (m: unknown): string => (typeof m === 'string' ? m : ((m as { name?: string }).name ?? (m as { type: string }).type));
 
 /**
- * Runs a whole pipeline: data → preprocessing fitted on train → model → training (checkpoints,
- * early stopping) → evaluation on the test split → gates → report, all into one run directory.
+ * Runs a whole pipeline: data → preprocessing fitted on train → model (built, or prepared from a base for
+ * fine-tuning) → training (checkpoints, early stopping, stages) → evaluation on the test split (before vs
+ * after, robust accuracy) → gates → report, all into one run directory.
  */
 export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options: RunOptions = {}): Promise<RunResult> {
   const cfg = loaded.config;
@@ -89,7 +68,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     name: cfg.name,
     status: 'running',
     startedAt,
-    configFile: relative(process.cwd(), loaded.path),
+    configFile: resolvePath(loaded.path),
     seed: cfg.seed,
     tfpipeVersion: TFPIPE_VERSION,
   };
@@ -103,22 +82,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
     info.backend = backend.name;
 
-    // Data and splits (a separate test source is part of the split config).
-    const source = await openSource(cfg.data.source, { baseDir: loaded.baseDir, logger: log });
-    const label = typeof cfg.data.label === 'string' ? cfg.data.label : undefined;
-    const split = splitDataset(source.rows(), cfg.data.split ?? {}, {
-      seed: cfg.seed,
-      baseDir: loaded.baseDir,
-      ...(label ? { label } : {}),
-    });
-    const { train, validation, test } = split;
-
-    // Preprocessing and label encoding, fitted on the training split only.
-    const pre = Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed });
-    await pre.fit(() => train, { columns: source.columns });
-    const columns = pre.outputColumns(source.columns);
-    const tz = createTensorizer(cfg.data, columns);
-    await tz.fit(() => train.map((r) => pre.transform(r)));
+    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log });
+    const { tz, test } = data;
     const task = tz.task;
     log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
 
@@ -126,94 +91,116 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    // Model and training.
-    const model = buildModel(cfg.model, { inputs: tz.inputs, task, seed: cfg.seed });
-    const metricNames = cfg.train.metrics ?? [];
-    const bs = cfg.train.batchSize;
-    const trainSize = await countRows(train, source.size, cfg.data.split);
-    const fitResult = await fit(model, {
-      config: cfg.train,
-      train: ({ seed }) =>
-        train
-          .shuffle(cfg.data.shuffleBuffer, seed)
-          .map((r) => pre.transform(r, { training: true }))
-          .batch(bs)
-          .map((rows) => tz.toBatch(rows) as Batch)[Symbol.asyncIterator]() as unknown as AsyncIterable<Batch>,
-      ...(validation ? { validation: batches(validation, pre, tz, bs) } : {}),
-      metrics: () => metricNames.map((n: string) => createMetric(n, task) as unknown as StreamingMetric),
-      task,
+    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
+    const trained = await trainModel(cfg, data, phase, {
       runDir,
       resume: resuming,
-      seed: cfg.seed,
       logger: log,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(trainSize !== undefined ? { stepsPerEpoch: Math.ceil(trainSize / bs) } : {}),
     });
-    info.epochs = fitResult.epochsRun;
-    info.stopReason = fitResult.stopReason;
-    if (fitResult.bestEpoch !== undefined) info.bestEpoch = fitResult.bestEpoch;
+    info.epochs = trained.epochsRun;
+    info.stopReason = trained.stopReason;
+    if (trained.bestEpoch !== undefined) info.bestEpoch = trained.bestEpoch;
+
+    // LoRA: keep the adapters alone (small), then fold them into the weights so the saved model is plain.
+    let model = phase.model;
+    if (loraLayers(model).length > 0) {
+      const saved = await saveAdapters(model, join(runDir, 'adapters'));
+      log.info(`adapters: ${saved.params.toLocaleString('en-US')} parameters, ${saved.bytes.toLocaleString('en-US')} bytes in adapters/`);
+      model = await mergeLora(model);
+    }
 
     const metadata: ModelMetadata = {
       name: cfg.name,
-      task: tz.task,
+      task,
       inputs: tz.inputs,
-      rawColumns: source.columns.map((c) => ({ name: c.name, kind: c.kind, ...(c.shape ? { shape: c.shape } : {}) })),
-      ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
+      rawColumns: data.source.columns.map((c) => ({ name: c.name, kind: c.kind, ...(c.shape ? { shape: c.shape } : {}) })),
+      ...('labels' in task && task.labels ? { labels: task.labels } : {}),
       trainedAt: new Date().toISOString(),
       backend: backend.name,
       tfpipeVersion: TFPIPE_VERSION,
     };
 
-    // Evaluation on the test split.
+    // Evaluation on the test split: after (and before, for fine-tuning), robust accuracy, gates.
     let evaluation: Evaluation | undefined;
+    let before: Evaluation | undefined;
+    let robust: Awaited<ReturnType<typeof evaluateRobustness>> | undefined;
     let gates: GateResult[] = [];
     if (test) {
-      evaluation = await evaluateModel(predictorFor(model), batches(test, pre, tz, Math.max(bs, 256)), {
-        metrics: resolveMetrics(cfg.evaluate, task),
+      const testBatches = data.batches(test, Math.max(cfg.train.batchSize, 256));
+      const metrics = resolveMetrics(cfg.evaluate, task);
+      const opts = {
+        metrics,
         worst: cfg.evaluate.worst,
         calibrationBins: cfg.evaluate.calibrationBins,
-        task: tz.task,
-        ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
-      });
+        task,
+        ...('labels' in task && task.labels ? { labels: task.labels } : {}),
+      };
+      if (phase.finetune) {
+        const cmp = await compareBeforeAfter(predictorFor(phase.finetune.before), predictorFor(model), testBatches, opts);
+        before = cmp.before;
+        evaluation = cmp.after;
+        log.info(`before → after: ${Object.entries(cmp.delta).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${(before!.metrics[k] as number).toFixed(4)} → ${(evaluation!.metrics[k] as number).toFixed(4)} (${(v as number) >= 0 ? '+' : ''}${(v as number).toFixed(4)})`).join(', ')}`);
+      } else {
+        evaluation = await evaluateModel(predictorFor(model), testBatches, opts);
+      }
+      if (cfg.evaluate.robust) {
+        robust = await evaluateRobustness(model, testBatches, cfg.evaluate.robust);
+        log.info(`robust accuracy under ${robust.attack.type} (epsilon ${robust.attack.epsilon}): ${robust.robustAccuracy.toFixed(4)} (clean ${robust.accuracy.toFixed(4)})`);
+      }
       if (cfg.evaluate.gates) {
-        // `vs:` names a baseline run (relative to the working directory) whose evaluation.json the change gates compare to.
+        // `vs:` names a baseline run (relative to the working directory); change gates compare with its evaluation.json.
         const vs = (cfg.evaluate.gates as { vs?: string }).vs;
         const baseline = vs ? await readEvaluation(resolvePath(vs)) : undefined;
         gates = checkGates(evaluation, cfg.evaluate.gates, baseline);
       }
       metadata.metrics = evaluation.metrics;
       const gateNames = Object.keys(cfg.evaluate.gates ?? {}).filter((k) => k !== 'vs');
-      const primary = gateNames[0] ?? resolveMetrics(cfg.evaluate, task).map((m) => (typeof m === 'string' ? m : (m as { name?: string; type: string }).name ?? (m as { type: string }).type))[0];
+      const primary = gateNames[0] ?? metrics.map(metricNameOf)[0];
       if (primary) info.primaryMetric = { name: primary, direction: evaluation.directions?.[primary] ?? 'max' };
       info.metrics = evaluation.metrics;
       await writeJsonAtomic(join(runDir, RUN_FILES.evaluation), {
         ...evaluation,
-        bestEpoch: fitResult.bestEpoch,
-        stopReason: fitResult.stopReason,
+        bestEpoch: trained.bestEpoch,
+        stopReason: trained.stopReason,
         gates,
+        ...(before ? { before: { metrics: before.metrics, samples: before.samples }, delta: diff(before.metrics, evaluation.metrics) } : {}),
+        ...(robust ? { robust } : {}),
       });
     }
-    await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: pre, tensorizer: tz, metadata });
+    await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: data.pre, tensorizer: tz, metadata });
     if (evaluation && (cfg.evaluate.report.html || cfg.evaluate.report.png)) {
       await writeReport(
         runDir,
-        { title: cfg.name, config: cfg, history: fitResult.history, ...(fitResult.bestEpoch !== undefined ? { bestEpoch: fitResult.bestEpoch } : {}), evaluation, gates },
+        {
+          title: cfg.name,
+          config: cfg,
+          history: trained.history,
+          ...(trained.bestEpoch !== undefined ? { bestEpoch: trained.bestEpoch } : {}),
+          evaluation,
+          gates,
+          ...(before ? { before } : {}),
+          ...(robust ? { robust } : {}),
+        } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
       );
     }
     const failed = gates.filter((g) => !g.passed);
     info.blessed = failed.length === 0;
-    info.status = fitResult.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
+    info.status = trained.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
     info.endedAt = new Date().toISOString();
     await writeRunInfo(runDir, info);
+    if (model !== phase.model) phase.model.dispose();
     model.dispose();
+    if (phase.finetune && phase.finetune.before !== phase.model) phase.finetune.before.dispose();
+    if (phase.finetune && phase.finetune.base.model !== phase.finetune.before) phase.finetune.base.model.dispose();
     if (failed.length && options.failOnGate !== false) {
       throw new TfpipeError('E_GATE', `${failed.length} gate(s) failed:\n${failed.map((g) => `  - ${g.message}`).join('\n')}`, {
         hint: `The model is saved in ${runDir} but not blessed.`,
       });
     }
-    return { runDir, info, fit: fitResult, ...(evaluation ? { evaluation } : {}), gates };
+    return { runDir, info, fit: trained, ...(evaluation ? { evaluation } : {}), gates };
   } catch (e) {
     if (info.status === 'running') {
       info.status = options.signal?.aborted ? 'interrupted' : 'failed';
@@ -223,4 +210,10 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     }
     throw e;
   }
+}
+
+function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (typeof v === 'number' && typeof before[k] === 'number') out[k] = v - (before[k] as number);
+  return out;
 }

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TfpipeError, type Batch, type Logger } from '@tfpipe/core';
+import { openSource, splitDataset, type DataSource, type Dataset, type Row } from '@tfpipe/data';
+import { findModelDir } from '@tfpipe/finetune';
+import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
+import type { RowFilter } from '../schema.js';
+import type { PipelineConfig } from '../schema.js';
+import { MODEL_FILES } from './model-dir.js';
+
+/** The data side of a run: splits, the fitted preprocessing and label encoding, and batch factories. */
+export interface DataPhase {
+  source: DataSource;
+  train: Dataset<Row>;
+  validation?: Dataset<Row>;
+  test?: Dataset<Row>;
+  pre: Preprocessor;
+  tz: Tensorizer;
+  /** Rows in the training split when known without a pass (progress and ETA). */
+  trainSize?: number;
+  /** Evaluation-mode batches (no augmentation) of a split. */
+  batches(ds: Dataset<Row>, batchSize: number): () => AsyncIterable<Batch>;
+  /** Training batches: shuffled with the epoch's seed, augmentation on. */
+  trainBatches(batchSize: number): (epoch: { seed: number }) => AsyncIterable<Batch>;
+}
+
+function keep(filters: readonly RowFilter[]): (row: Row) => boolean {
+  return (row) =>
+    filters.every((f) => {
+      const v = row[f.column];
+      if (f.in && !f.in.some((x) => x === v)) return false;
+      if (f.notIn?.some((x) => x === v)) return false;
+      if (f.min !== undefined && !(typeof v === 'number' && v >= f.min)) return false;
+      if (f.max !== undefined && !(typeof v === 'number' && v <= f.max)) return false;
+      return true;
+    });
+}
+
+/** For a fine-tuning run of one of our runs without its own `preprocess:`, the base's fitted preprocessing. */
+async function basePreprocessor(cfg: PipelineConfig, baseDir: string): Promise<Preprocessor | undefined> {
+  if (!cfg.finetune || cfg.preprocess.length > 0) return undefined;
+  const dir = await findModelDir(cfg.finetune.base, baseDir);
+  let text: string;
+  try {
+    text = await readFile(join(dir, MODEL_FILES.preprocess), 'utf8');
+  } catch {
+    return undefined; // a plain TF.js model folder: no preprocessing of ours
+  }
+  return Preprocessor.fromJSON(JSON.parse(text));
+}
+
+export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; logger: Logger }): Promise<DataPhase> {
+  const source = await openSource(cfg.data.source, { baseDir: ctx.baseDir, logger: ctx.logger });
+  const known = new Set(source.columns.map((c) => c.name));
+  cfg.data.filter.forEach((f, i) => {
+    if (!known.has(f.column)) {
+      throw TfpipeError.fromIssues([{ path: ['data', 'filter', i, 'column'], message: 'no such column in the source', received: f.column, expected: [...known].join(', ') }]);
+    }
+  });
+  const rows = cfg.data.filter.length ? source.rows().filter(keep(cfg.data.filter)) : source.rows();
+  const label = typeof cfg.data.label === 'string' ? cfg.data.label : undefined;
+  const split = splitDataset(rows, cfg.data.split ?? {}, { seed: cfg.seed, baseDir: ctx.baseDir, ...(label ? { label } : {}) });
+  // The same filter applies to a separate test source.
+  const test = split.test && cfg.data.filter.length && typeof cfg.data.split?.test === 'object' ? split.test.filter(keep(cfg.data.filter)) : split.test;
+  const { train, validation } = split;
+
+  // Preprocessing and label encoding, fitted on the training split only (or taken from the base run).
+  const inherited = await basePreprocessor(cfg, ctx.baseDir);
+  const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed });
+  if (inherited) ctx.logger.info('preprocessing: the base run\'s fitted transforms');
+  else await pre.fit(() => train, { columns: source.columns });
+  const tz = createTensorizer(cfg.data, pre.outputColumns(source.columns));
+  await tz.fit(() => train.map((r) => pre.transform(r)));
+
+  let trainSize: number | undefined = train.size;
+  if (trainSize === undefined && source.size !== undefined && cfg.data.filter.length === 0) {
+    const s = (cfg.data.split ?? {}) as { validation?: number; test?: number | object };
+    trainSize = Math.round(source.size * (1 - (s.validation ?? 0) - (typeof s.test === 'number' ? s.test : 0)));
+  }
+  const shuffleBuffer = cfg.data.shuffleBuffer;
+  return {
+    source,
+    train,
+    ...(validation ? { validation } : {}),
+    ...(test ? { test } : {}),
+    pre,
+    tz,
+    ...(trainSize !== undefined ? { trainSize } : {}),
+    batches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b) as Batch),
+    trainBatches: (bs) => ({ seed }) =>
+      (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
+        .map((r) => pre.transform(r, { training: true }))
+        .batch(bs)
+        .map((b) => tz.toBatch(b) as Batch),
+  };
+}

@@ -1,0 +1,84 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Logger, StreamingMetric } from '@tfpipe/core';
+import { createMetric } from '@tfpipe/evaluate';
+import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
+import { buildModel } from '@tfpipe/models';
+import { fit, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import type { PipelineConfig } from '../schema.js';
+import type { DataPhase } from './data-phase.js';
+
+export interface ModelPhase {
+  model: tfl.LayersModel;
+  /** Fine-tuning runs: the model "before" (the base, or base + fresh head at step 0). */
+  finetune?: PreparedFinetune;
+}
+
+/** Builds the model from `model:`, or prepares it from `finetune.base` (freeze, new head, LoRA). */
+export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger }): Promise<ModelPhase> {
+  const { tz } = data;
+  if (cfg.finetune) {
+    const prepared = await prepareFinetune(cfg.finetune, { task: tz.task, inputs: tz.inputs, seed: cfg.seed, baseDir: ctx.baseDir });
+    ctx.logger.info(
+      `fine-tuning ${prepared.base.dir}: ${prepared.trainableParams.toLocaleString('en-US')} of ${prepared.totalParams.toLocaleString('en-US')} parameters train` +
+        `${prepared.frozen.length ? `; frozen: ${prepared.frozen.join(', ')}` : ''}${prepared.headLayers.length ? `; new head: ${prepared.headLayers.join(', ')}` : ''}${prepared.lora?.length ? `; LoRA on ${prepared.lora.length} layer(s)` : ''}`,
+    );
+    return { model: prepared.model, finetune: prepared };
+  }
+  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed }) };
+}
+
+export interface TrainOutcome {
+  history: EpochLog[];
+  bestEpoch?: number;
+  stopReason: FitResult['stopReason'];
+  epochsRun: number;
+}
+
+/** Trains with the trainer's `fit`, or in fine-tuning stages; adversarial training through the perturb hook. */
+export async function trainModel(
+  cfg: PipelineConfig,
+  data: DataPhase,
+  phase: ModelPhase,
+  ctx: { runDir: string; resume: boolean; logger: Logger; onProgress?: (e: ProgressEvent) => void; signal?: AbortSignal },
+): Promise<TrainOutcome> {
+  const { tz } = data;
+  const bs = cfg.train.batchSize;
+  const { adversarial, ...train } = cfg.train;
+  const metricNames = train.metrics ?? [];
+  const options = {
+    train: data.trainBatches(bs),
+    ...(data.validation ? { validation: data.batches(data.validation, bs) } : {}),
+    metrics: () => metricNames.map((n: string) => createMetric(n, tz.task) as unknown as StreamingMetric),
+    task: tz.task,
+    runDir: ctx.runDir,
+    resume: ctx.resume,
+    seed: cfg.seed,
+    logger: ctx.logger,
+    ...(adversarial ? { perturb: createPerturb(adversarial, { seed: cfg.seed }) } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs) } : {}),
+  };
+  if (phase.finetune && (cfg.finetune?.stages || cfg.finetune?.layerLearningRates)) {
+    const staged = await runStages(phase.model, {
+      ...options,
+      config: train,
+      ...(phase.finetune.stages ? { stages: phase.finetune.stages } : {}),
+      ...(cfg.finetune.layerLearningRates ? { layerLearningRates: cfg.finetune.layerLearningRates } : {}),
+      freezable: phase.finetune.freezable,
+    });
+    const last = staged.stages.at(-1)?.result;
+    return {
+      history: staged.history.map((h, i) => ({ ...h, epoch: i + 1 })) as EpochLog[],
+      stopReason: last?.stopReason ?? 'completed',
+      epochsRun: staged.history.length,
+    };
+  }
+  const result = await fit(phase.model, { ...options, config: train });
+  return {
+    history: result.history,
+    ...(result.bestEpoch !== undefined ? { bestEpoch: result.bestEpoch } : {}),
+    stopReason: result.stopReason,
+    epochsRun: result.epochsRun,
+  };
+}
