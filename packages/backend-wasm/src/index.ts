@@ -2,7 +2,7 @@ import { registerWasmTrainingKernels } from './register.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useWasmBackend, WASM_TRAINING_KERNELS, WASM_BACKEND } from './register.js';
 export { installChainedOps } from './chained-ops.js';
-export { createDataParallel, shardSizes } from './parallel/data-parallel.js';
+export { balancedSizes, createDataParallel, shardSizes } from './parallel/data-parallel.js';
 export type { ComputeOptions, DataParallel, DataParallelGradients, DataParallelOptions } from './parallel/data-parallel.js';
 export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
 export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from './parallel/shard-loss.js';

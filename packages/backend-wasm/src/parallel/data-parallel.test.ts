@@ -6,7 +6,7 @@ import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasmBackend } from '../register.js';
 import { values } from '../test-helpers.js';
-import { createDataParallel, type DataParallel, shardSizes } from './data-parallel.js';
+import { balancedSizes, createDataParallel, type DataParallel, shardSizes } from './data-parallel.js';
 import { registerFixtureLayers } from './__fixtures__/loss-module.js';
 import { namedShardLoss } from './shard-loss.js';
 
@@ -69,6 +69,11 @@ describe('createDataParallel (wasm backend, 1 worker)', () => {
     expect(shardSizes(7, 2)).toEqual([4, 3]);
     expect(shardSizes(5, 3)).toEqual([2, 2, 1]);
     expect(shardSizes(1, 2)).toEqual([1, 0]);
+    // Proportional to the rates, at least one each, the leftover to the largest remainders.
+    expect(balancedSizes(32, [1, 1])).toEqual([16, 16]);
+    expect(balancedSizes(32, [1, 3])).toEqual([9, 23]); // 1 + 7.5 → 8 (+1 leftover), 1 + 22.5 → 23
+    expect(balancedSizes(10, [1, 1000])).toEqual([1, 9]);
+    expect(balancedSizes(7, [2, 1, 1])).toEqual([3, 2, 2]);
   });
 
   it('the built-in loss matches a hand-computed cross-entropy', () => {

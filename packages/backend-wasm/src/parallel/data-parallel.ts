@@ -17,6 +17,12 @@ export interface DataParallelOptions {
   loss: ShardLossSpec;
   /** Modules each worker imports before rebuilding the model, e.g. custom layers. Default []. */
   setup?: WorkerSetup[];
+  /**
+   * 'adaptive' (default): shard sizes follow each thread's measured time per sample (the calling thread also
+   * splits, combines and applies the optimizer; a thread may share its core with other processes); 'even':
+   * equal shards. Either way the gradients are those of the whole batch.
+   */
+  balance?: 'adaptive' | 'even';
   /** 'auto' (default): every computeGradients sends the current weights first; 'manual': only syncWeights() does. */
   sync?: 'auto' | 'manual';
 }
@@ -69,6 +75,22 @@ function ordered(value: Tensors, names: string[], what: 'xs' | 'ys'): tf.Tensor[
     if (!t) throw new TfpipeError('E_USAGE', `${what}: no tensor for the model's ${kind.slice(0, -1)} "${n}"; received ${keys.join(', ') || 'none'}`, { path: [what, n] });
     return t;
   });
+}
+
+/**
+ * Shard sizes proportional to `rates` (samples per ms; largest remainders get the leftover samples), at least
+ * one sample per thread while there are enough, so every thread keeps being measured.
+ */
+export function balancedSizes(n: number, rates: number[]): number[] {
+  const floor = n >= rates.length ? 1 : 0;
+  const rest = n - floor * rates.length;
+  const total = rates.reduce((a, b) => a + b, 0);
+  const exact = rates.map((r) => (rest * r) / total);
+  const sizes = exact.map((e) => floor + Math.floor(e));
+  let left = n - sizes.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0]);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) sizes[order[k]![1]]!++;
+  return sizes;
 }
 
 /** Shard sizes: as even as possible, the larger ones first. */
@@ -163,6 +185,18 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
   const lossSpec = checkShardLossSpec(options.loss, ['loss']);
   const count = resolveWorkers(options.workers ?? 'auto');
   const sync = options.sync ?? 'auto';
+  const balance = options.balance ?? 'adaptive';
+  if (balance !== 'adaptive' && balance !== 'even') {
+    throw TfpipeError.fromIssues([{ path: ['balance'], message: 'unknown balance mode', received: balance, expected: "'adaptive' | 'even'" }], 'E_USAGE');
+  }
+  // Per thread (0 = this one): smoothed milliseconds per sample, once measured.
+  const msPerSample: (number | undefined)[] = [];
+  const observe = (i: number, ms: number, size: number) => {
+    if (size === 0) return;
+    const x = ms / size;
+    const prev = msPerSample[i];
+    msPerSample[i] = prev === undefined ? x : 0.7 * prev + 0.3 * x;
+  };
   if (sync !== 'auto' && sync !== 'manual') {
     throw TfpipeError.fromIssues([{ path: ['sync'], message: 'unknown sync mode', received: sync, expected: "'auto' | 'manual'" }], 'E_USAGE');
   }
@@ -221,10 +255,12 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
         const xs = ordered(xsIn, inputNamesOf(model), 'xs');
         const ys = ordered(ysIn, outputNamesOf(model), 'ys');
         const n = xs[0]!.shape[0]!;
-        const sizes = shardSizes(n, workers.length + 1);
+        const threads = workers.length + 1;
+        const measured = msPerSample.length === threads && msPerSample.every((m) => m !== undefined && m > 0);
+        const sizes = balance === 'adaptive' && measured && n >= threads ? balancedSizes(n, msPerSample.map((m) => 1 / m!)) : shardSizes(n, threads);
         const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
         const all = [...xs, ...ys, ...(sampleWeight ? [sampleWeight] : [])];
-        const data = workers.length > 0 && sizes[1]! > 0 ? all.map((t) => t.dataSync() as Float32Array) : [];
+        const data = sizes.slice(1).some((x) => x > 0) ? all.map((t) => t.dataSync() as Float32Array) : [];
         // Workers first, so they compute while this thread does its own shard.
         const requests = workers.map((w, i) => {
           const [start, size] = [starts[i + 1]!, sizes[i + 1]!];
@@ -240,6 +276,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
         });
         let mine: ReturnType<typeof shardGradients> | undefined;
         let mineError: unknown;
+        const t0 = performance.now();
         try {
           mine = tf.tidy(() => {
             const part = (t: tf.Tensor) => (sizes[0] === n ? t : tf.slice(t, 0, sizes[0]!));
@@ -248,11 +285,16 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
         } catch (e) {
           mineError = e;
         }
+        observe(0, performance.now() - t0, sizes[0]!);
         const settled = await Promise.allSettled(requests.map((r) => r ?? Promise.resolve(undefined)));
         try {
           if (mineError) throw mineError;
           const failed = settled.find((s) => s.status === 'rejected');
           if (failed) throw (failed as PromiseRejectedResult).reason;
+          settled.forEach((r, i) => {
+            const v = (r as PromiseFulfilledResult<{ ms: number } | undefined>).value;
+            if (v) observe(i + 1, v.ms, sizes[i + 1]!);
+          });
           return combine(mine!, settled.map((s) => (s as PromiseFulfilledResult<Extract<FromWorker, { type: 'result' }> | undefined>).value), sizes, n, vars);
         } finally {
           if (mine) tf.dispose([mine.value, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined), ...(mine.predictions ? [mine.predictions] : [])]);

@@ -22,7 +22,7 @@ export type ToWorker =
   | { type: 'exit' };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'result'; id: number; loss: number; grads: (Float32Array | null)[]; predictions?: WireTensor }
+  | { type: 'result'; id: number; loss: number; grads: (Float32Array | null)[]; predictions?: WireTensor; ms: number }
   | { type: 'error'; id?: number; message: string; stack?: string };
 
 /** Copies a tensor's values out (a fresh buffer that can be transferred). */

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       return;
     }
     try {
+      const t0 = performance.now();
       if (m.version !== version) {
         loadWeights(model, init);
         version = m.version;
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
         lossValue = r.value.dataSync()[0]!;
       });
       const buffers = grads.filter((g): g is Float32Array => g !== null).map((g) => g.buffer as ArrayBuffer);
-      send({ type: 'result', id: m.id, loss: lossValue, grads, ...(predictions ? { predictions } : {}) }, [...buffers, ...transferList([predictions])]);
+      send({ type: 'result', id: m.id, loss: lossValue, grads, ...(predictions ? { predictions } : {}), ms: performance.now() - t0 }, [...buffers, ...transferList([predictions])]);
     } catch (e) {
       const err = e as Error;
       send({ type: 'error', id: m.id, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
