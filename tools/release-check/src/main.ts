@@ -40,7 +40,7 @@ for (const p of pkgs) {
   run('pnpm', ['pack', '--pack-destination', out], p.dir);
   const tgz = readdirSync(out).find((f) => !before.has(f) && f.endsWith('.tgz'))!;
   tarballs.push(join(out, tgz));
-  const { messages } = await publint({ pkgDir: p.dir, level: 'warning', pack: { tarball: readFileSync(join(out, tgz)).buffer as ArrayBuffer } });
+  const { messages } = await publint({ pkgDir: p.dir, level: 'warning', pack: 'pnpm' });
   for (const m of messages) {
     problems++;
     console.log(`publint ${p.name}: ${m.type} ${m.code} ${JSON.stringify(m.args)} at ${m.path.join('.')}`);
@@ -50,10 +50,13 @@ for (const p of pkgs) {
 
 // An empty consumer project: plain npm, the tarballs, and the non-optional peers.
 const app = mkdtempSync(join(tmpdir(), 'tfpipe-consumer-'));
+// Peers as published (pnpm pack has replaced `catalog:` and `workspace:` with versions).
 const peers = new Map<string, string>();
-for (const p of pkgs) {
-  for (const [n, v] of Object.entries(p.peerDependencies ?? {})) {
-    if (!p.peerDependenciesMeta?.[n]?.optional) peers.set(n, v);
+for (const tgz of tarballs) {
+  const published = JSON.parse(run('tar', ['-xzOf', tgz, 'package/package.json'], out)) as Pkg;
+  for (const [n, v] of Object.entries(published.peerDependencies ?? {})) {
+    if (v.includes(':')) throw new Error(`${published.name}: peer ${n}@${v} was not replaced when packing`);
+    if (!published.peerDependenciesMeta?.[n]?.optional) peers.set(n, v);
   }
 }
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
@@ -64,6 +67,12 @@ const imports = pkgs.map((p, i) => `import * as m${i} from '${p.name}';`).join('
 const checks = pkgs.map((p, i) => `if (Object.keys(m${i}).length === 0) throw new Error('${p.name} exports nothing');`).join('\n');
 writeFileSync(join(app, 'check.mjs'), `${imports}\n${checks}\nconsole.log('imported ${pkgs.length} packages');\n`);
 console.log(run('node', ['check.mjs'], app).trim());
+
+// The published `pipeline` binary starts and knows its verbs.
+const help = run(join(app, 'node_modules/.bin/pipeline'), ['--help'], app);
+if (!/run\b[\s\S]*validate[\s\S]*serve/.test(help)) throw new Error(`pipeline --help did not list the verbs:\n${help}`);
+JSON.parse(run(join(app, 'node_modules/.bin/pipeline'), ['schema'], app));
+console.log('the pipeline binary runs (--help, schema)');
 
 writeFileSync(join(app, 'check.ts'), `${imports}\nexport const all = [${pkgs.map((_, i) => `m${i}`).join(', ')}];\n`);
 writeFileSync(
