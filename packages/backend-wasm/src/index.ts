@@ -1,7 +1,7 @@
 import { registerWasmTrainingKernels } from './register.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useWasmBackend, WASM_TRAINING_KERNELS, WASM_BACKEND } from './register.js';
-export { installChainedOps } from './chained-ops.js';
+export { installChainedOps } from '@tfpipe/core';
 export { balancedSizes, createDataParallel, shardSizes } from './parallel/data-parallel.js';
 export type { ComputeOptions, DataParallel, DataParallelGradients, DataParallelOptions } from './parallel/data-parallel.js';
 export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';

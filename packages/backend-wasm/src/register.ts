@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the 'wasm' backend and its own kernels first, so ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm';
-import { installChainedOps } from './chained-ops.js';
+import { installChainedOps } from '@tfpipe/core';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-backprop.js';
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { installChainedOps } from './chained-ops.js';
 import { TfpipeError } from './errors.js';
 
 /** What a config may ask for. `auto` tries tensorflow-gpu, tensorflow, wasm, cpu in that order. */
@@ -62,6 +63,7 @@ export async function useBackend(
   requested: BackendRequest = 'auto',
   options: { log?: (message: string) => void } = {},
 ): Promise<BackendChoice> {
+  installChainedOps();
   const order: BackendName[] = requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   const skipped: BackendChoice['skipped'] = [];
   for (const name of order) {

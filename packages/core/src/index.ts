@@ -11,5 +11,6 @@ export type { BackendChoice, BackendName, BackendRequest } from './backend.js';
 export { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './io.js';
 export { resolveDataPath, findPackageDir } from './paths.js';
 export { countTensors, measureLeak, assertNoLeak } from './leak.js';
+export { installChainedOps } from './chained-ops.js';
 export { silentLogger, consoleLogger } from './types.js';
 export type { Batch, Tensors, Direction, StreamingMetric, TaskSpec, InputSpec, Logger } from './types.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { InputSpec, Registry, TaskSpec } from '@tfpipe/core';
-import { createRng, formatPath, TfpipeError } from '@tfpipe/core';
+import { createRng, formatPath, installChainedOps, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import type { ModelBuilder } from './builder.js';
 
@@ -229,17 +229,8 @@ export function flattenIfNeeded(x: tfl.SymbolicTensor, ctx: BuildContext): tfl.S
 
 /**
  * tfjs-layers' recurrent cells and orthogonal initializer call chained tensor methods (`x.flatten()`) that
- * the Node bundle of tfjs-core does not install; without them they fail deep inside training with
- * "rMat.flatten is not a function". Fail early and say what to do instead.
+ * the Node bundle of tfjs-core does not install; install them (idempotent) before building such layers.
  */
-export function requireChainedOps(what: string, path: (string | number)[]): void {
-  if (typeof (tf.Tensor.prototype as unknown as Record<string, unknown>).flatten === 'function') return;
-  throw new TfpipeError(
-    'E_BACKEND',
-    `${formatPath(path)}: ${what} needs the chained tensor methods that tfjs-layers calls, and they are not installed`,
-    {
-      path,
-      hint: 'Import "@tfpipe/backend-wasm" (or call its installChainedOps()) before building the model; the pipeline does this.',
-    },
-  );
+export function requireChainedOps(_what: string, _path: (string | number)[]): void {
+  installChainedOps();
 }

@@ -1,3 +1,5 @@
+// Types of the chained tensor methods (x.mul(y)); installChainedOps() from @tfpipe/core puts them in place at run time.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
 import { expectSameOnBoth, values, valueAndGrads } from '../test-helpers.js';

@@ -1,3 +1,5 @@
+// Types of the chained tensor methods (x.mul(y)); installChainedOps() from @tfpipe/core puts them in place at run time.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createDataParallel } from '@tfpipe/backend-wasm';
 import { useBackend } from '@tfpipe/core';

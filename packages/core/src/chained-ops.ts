@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-// Types only (erased): the Tensor method declarations that match what installChainedOps puts in place.
-import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
 /**
  * tfjs-core's Node bundle (dist/tf-core.node.js) leaves out the chained tensor methods (`x.flatten()`,
