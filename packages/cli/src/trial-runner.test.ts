@@ -1,0 +1,37 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expectNoLeakedTensors } from '@tfpipe/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { absolutizeDataPaths } from '@tfpipe/pipeline';
+import type { Trial } from '@tfpipe/distributed';
+import { runTrial } from './trial-runner.js';
+
+const fixtures = resolve(import.meta.dirname, '../test/fixtures');
+let dir: string;
+let config: unknown;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tfpipe-trial-'));
+  const raw = parse(await readFile(join(fixtures, 'iris.yaml'), 'utf8')) as Record<string, unknown>;
+  config = absolutizeDataPaths({ ...raw, train: { ...(raw.train as object), epochs: 2 } }, fixtures);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const trial = (id: string): Trial => ({ id, index: 0, point: 0, params: {}, overrides: {}, config, seed: 7 });
+
+describe('runTrial (the sweep trial runner)', () => {
+  it('reports the best epoch figures and test metrics, and leaks no tensors across trials', async () => {
+    const out = await runTrial(trial('t0'), { runDir: join(dir, 't0'), signal: new AbortController().signal });
+    expect(out.metrics.val_accuracy).toBeGreaterThanOrEqual(0);
+    expect(out.metrics.val_accuracy).toBeLessThanOrEqual(1);
+    expect(typeof out.metrics.test_accuracy).toBe('number');
+    expect(out.runDir).toBe(join(dir, 't0', 'run'));
+    let i = 1;
+    await expectNoLeakedTensors(async () => {
+      await runTrial(trial(`t${i}`), { runDir: join(dir, `t${i++}`), signal: new AbortController().signal });
+    }, 2);
+  }, 120_000);
+});
