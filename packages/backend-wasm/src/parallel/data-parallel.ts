@@ -48,6 +48,8 @@ export interface DataParallel {
   computeGradients(xs: Tensors, ys: Tensors, sampleWeight?: tf.Tensor, options?: ComputeOptions): Promise<DataParallelGradients>;
   /** Copies the main model's weights (all of them, batch-norm statistics too) for the workers' next step. */
   syncWeights(): void;
+  /** The last step's shard sizes (this thread first) and each thread's smoothed compute time per sample (ms). */
+  stats(): { shardSizes: number[]; msPerSample: (number | undefined)[] };
   /** Stops the workers. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -237,6 +239,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
     throw e;
   }
 
+  let lastSizes: number[] = [];
   let busy = false;
   let disposed = false;
   const dp: DataParallel = {
@@ -258,6 +261,7 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
         const threads = workers.length + 1;
         const measured = msPerSample.length === threads && msPerSample.every((m) => m !== undefined && m > 0);
         const sizes = balance === 'adaptive' && measured && n >= threads ? balancedSizes(n, msPerSample.map((m) => 1 / m!)) : shardSizes(n, threads);
+        lastSizes = sizes;
         const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
         const all = [...xs, ...ys, ...(sampleWeight ? [sampleWeight] : [])];
         const data = sizes.slice(1).some((x) => x > 0) ? all.map((t) => t.dataSync() as Float32Array) : [];
@@ -302,6 +306,9 @@ export async function createDataParallel(model: tfl.LayersModel, options: DataPa
       } finally {
         busy = false;
       }
+    },
+    stats() {
+      return { shardSizes: lastSizes.slice(), msPerSample: msPerSample.slice() };
     },
     async dispose() {
       if (disposed) return;
