@@ -143,7 +143,10 @@ export async function evaluateModel(model: Predictor, data: () => AsyncIterable<
     directions: { loss: 'min' },
     worst: worst.result(),
   };
-  for (const [name, m] of metrics) {
+  for (const [i, [name, m]] of metrics.entries()) {
+    // The confusion matrix is a table (evaluation.confusionMatrix), not a number to list beside the metrics.
+    const spec = specs[i]!;
+    if ((typeof spec === 'string' ? spec : spec.type) === 'confusionMatrix') continue;
     evaluation.metrics[name] = m.result();
     evaluation.directions[name] = m.direction;
   }

@@ -67,6 +67,9 @@ export async function trainModel(
       ...(cfg.finetune.layerLearningRates ? { layerLearningRates: cfg.finetune.layerLearningRates } : {}),
       freezable: phase.finetune.freezable,
     });
+    for (const st of staged.stages) {
+      ctx.logger.info(`${st.name}: ${st.result.epochsRun} epoch(s) at learning rate ${st.learningRate}, ${st.trainableParams.toLocaleString('en-US')} trainable parameters${st.frozen.length ? `, frozen: ${st.frozen.join(', ')}` : ''}`);
+    }
     const last = staged.stages.at(-1)?.result;
     return {
       history: staged.history.map((h, i) => ({ ...h, epoch: i + 1 })) as EpochLog[],
