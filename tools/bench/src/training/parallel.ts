@@ -33,7 +33,9 @@ async function timeParallel(kind: ModelKind, workers: number, train: number): Pr
     tf.dispose([xs, ys, loss, grads]);
   };
   try {
-    for (let i = 0; i < 2; i++) await step(i * BATCH); // warm-up: kernel setup, lazy allocations in every thread
+    // Warm-up: kernel setup, lazy allocations and V8's wasm tier-up (dynamic tiering compiles hot functions
+    // with TurboFan during the first seconds), in every thread. A fresh worker is slow for its first ~15 steps.
+    for (let i = 0; i < 20; i++) await step((i * BATCH) % Math.max(BATCH, train - BATCH));
     const t1 = performance.now();
     for (let i = 0; i < train; i += BATCH) await step(i);
     const sec = (performance.now() - t1) / 1000;
