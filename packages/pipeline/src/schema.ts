@@ -24,6 +24,7 @@ export const rowFilterSchema = z
     notIn: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional().describe('Drop rows whose value is one of these.'),
     min: z.number().optional().describe('Keep rows whose (numeric) value is >= min.'),
     max: z.number().optional().describe('Keep rows whose (numeric) value is <= max.'),
+    notMissing: z.boolean().optional().describe('true: drop rows whose value is missing (null or NaN), e.g. unlabelled rows.'),
   })
   .strict();
 export type RowFilter = z.output<typeof rowFilterSchema>;

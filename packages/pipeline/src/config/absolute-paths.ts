@@ -9,15 +9,23 @@ const PATH_FIELDS = ['path', 'images', 'labels', 'dir'] as const;
  * `finetune.base`) are absolute, `npm:` paths included. A config moved to another folder, a child process or
  * another machine with the same files then reads the same data.
  */
-export function absolutizeDataPaths<T>(raw: T, baseDir: string): T {
+export function absolutizeDataPaths<T>(raw: T, baseDir: string, options: { keepUnresolvedNpm?: boolean } = {}): T {
+  const abs = (p: string): string => {
+    if (!p.startsWith('npm:') || !options.keepUnresolvedNpm) return resolveDataPath(p, baseDir);
+    try {
+      return resolveDataPath(p, baseDir);
+    } catch {
+      return p; // not installed where the preset lives: looked up later from the config that extends it
+    }
+  };
   const walk = (v: unknown, key?: string): unknown => {
     if (Array.isArray(v)) return v.map((x) => walk(x));
     if (!isPlainObject(v)) return v;
     const out: Record<string, unknown> = {};
     const isSource = typeof v.type === 'string';
     for (const [k, x] of Object.entries(v)) {
-      if (isSource && (PATH_FIELDS as readonly string[]).includes(k) && typeof x === 'string') out[k] = resolveDataPath(x, baseDir);
-      else if (key === 'finetune' && k === 'base' && typeof x === 'string') out[k] = resolveDataPath(x, baseDir);
+      if (isSource && (PATH_FIELDS as readonly string[]).includes(k) && typeof x === 'string') out[k] = abs(x);
+      else if (key === 'finetune' && k === 'base' && typeof x === 'string') out[k] = abs(x);
       else out[k] = walk(x, k);
     }
     return out;

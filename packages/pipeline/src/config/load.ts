@@ -87,7 +87,7 @@ async function readLayers(file: string, display: string, presetDirs: readonly st
   }
   const { extends: _drop, ...rest } = value;
   // A preset's data paths are relative to the preset's own folder, not to the file that extends it.
-  const own = seen.length > 0 ? absolutizeDataPaths(rest, dirname(file)) : rest;
+  const own = seen.length > 0 ? absolutizeDataPaths(rest, dirname(file), { keepUnresolvedNpm: true }) : rest;
   layers.push({ source: { file: source.file, value: own, locate: source.locate } });
   return layers;
 }

@@ -28,6 +28,7 @@ function keep(filters: readonly RowFilter[]): (row: Row) => boolean {
   return (row) =>
     filters.every((f) => {
       const v = row[f.column];
+      if (f.notMissing && (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)))) return false;
       if (f.in && !f.in.some((x) => x === v)) return false;
       if (f.notIn?.some((x) => x === v)) return false;
       if (f.min !== undefined && !(typeof v === 'number' && v >= f.min)) return false;

@@ -150,9 +150,9 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         log.info(`robust accuracy under ${robust.attack.type} (epsilon ${robust.attack.epsilon}): ${robust.robustAccuracy.toFixed(4)} (clean ${robust.accuracy.toFixed(4)})`);
       }
       if (cfg.evaluate.gates) {
-        // `vs:` names a baseline run (relative to the working directory); change gates compare with its evaluation.json.
+        // `vs:` names a baseline run, relative to the config's folder like data paths; change gates compare with its evaluation.json.
         const vs = (cfg.evaluate.gates as { vs?: string }).vs;
-        const baseline = vs ? await readEvaluation(resolvePath(vs)) : undefined;
+        const baseline = vs ? await readEvaluation(resolvePath(loaded.baseDir, vs)) : undefined;
         gates = checkGates(evaluation, cfg.evaluate.gates, baseline);
       }
       metadata.metrics = evaluation.metrics;
