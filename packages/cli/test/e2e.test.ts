@@ -1,38 +1,15 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, repo, type Result } from './helpers.js';
 
 // End-to-end: the real `pipeline` binary, from source, on fixture configs with slices of real data.
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../../..');
-const bin = join(repo, 'packages/cli/src/bin.ts');
 const fixture = (name: string) => join(here, 'fixtures', name);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pipeline(args: string[], cwd = repo): Promise<Result> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', bin, ...args], {
-      cwd,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const readJsonl = async (p: string) =>
   (await readFile(p, 'utf8'))

@@ -1,44 +1,20 @@
-import { spawn } from 'node:child_process';
+
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { node, pipeline, repo, type Result } from './helpers.js';
 
 // Every example under examples/ validates, and the cheap ones run end to end on slices of their real data
 // (a few hundred rows, one or two epochs) through the real `pipeline` binary. Prepared data files (tools/data)
 // are written to a temp folder and passed with --set, so the test never writes into the working tree.
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../../..');
-const bin = join(repo, 'packages/cli/src/bin.ts');
+const _here = dirname(fileURLToPath(import.meta.url));
 const examples = readdirSync(join(repo, 'examples'))
   .filter((d) => existsSync(join(repo, 'examples', d, 'pipeline.yaml')))
   .sort();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function node(args: string[], cwd = repo): Promise<Result> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', ...args], {
-      cwd,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const pipeline = (args: string[], cwd = repo) => node([bin, ...args], cwd);
 const example = (name: string) => join('examples', name, 'pipeline.yaml');
 const readJson = async <T = Record<string, unknown>>(p: string) => JSON.parse(await readFile(p, 'utf8')) as T;
 const readJsonl = async (p: string) =>

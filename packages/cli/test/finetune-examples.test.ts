@@ -1,42 +1,17 @@
-import { spawn } from 'node:child_process';
+
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, repo, spawnResult, type Result } from './helpers.js';
 
 // The fine-tuning examples (issue 8): every YAML validates with the real `pipeline` binary, every run.sh
 // parses, and the adversarial pair runs end to end on a slice of the real MNIST digits.
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../../..');
-const bin = join(repo, 'packages/cli/src/bin.ts');
+const _here = dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = ['finetune-mnist-5-9', 'lora-sentiment', 'adversarial-mnist'];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnResult(cmd: string, args: string[], cwd = repo): Promise<Result> {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const pipeline = (args: string[], cwd = repo) =>
-  spawnResult(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', bin, ...args], cwd);
 
 describe.each(EXAMPLES)('examples/%s', (example) => {
   const dir = join(repo, 'examples', example);

@@ -1,35 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, startPipeline } from './helpers.js';
 
 // The sweep verbs through the real binary: local child processes, two workers on a real Redis, k8s manifests.
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../../..');
-const bin = join(repo, 'packages/cli/src/bin.ts');
 const fixture = join(here, 'fixtures', 'iris-sweep.yaml');
 const REDIS = 'redis://127.0.0.1:6379';
 
-function start(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function pipeline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = start(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const redisUp = await new Promise<boolean>((res) => {
   const s = net.connect({ host: '127.0.0.1', port: 6379 }, () => {
@@ -74,7 +57,7 @@ describe('pipeline sweep', () => {
 
   it.skipIf(!redisUp)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
     const dir = join(tmp, 'queue');
-    const workers = [start(['worker', '--queue', REDIS]), start(['worker', '--queue', REDIS])];
+    const workers = [startPipeline(['worker', '--queue', REDIS]), startPipeline(['worker', '--queue', REDIS])];
     try {
       const r = await pipeline(['sweep', fixture, '--out', dir, '--queue', REDIS, '--timeout', '100']);
       expect(r.code, r.stderr).toBe(0);
