@@ -33,7 +33,7 @@ import { createOptimizer, optimizerWeights, setOptimizerWeights } from './optimi
 import { METRICS_JSONL, truncateMetrics } from './run-files.js';
 import { type PlateauState, initialPlateauState, plateauStep, scheduledLearningRate } from './schedules.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './schema.js';
-import { evaluateStream, trainStep, updateMetrics } from './step.js';
+import { evaluateStream, parallelStep, trainStep, updateMetrics, type GradientWorkers } from './step.js';
 import { TensorBoardWriter } from './tfevents.js';
 import type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
 import { LeakGuard } from './leak-guard.js';
@@ -62,6 +62,13 @@ export interface FitOptions {
   /** Adversarial training hook: a batch to train on instead of (`replace`) or with (`append`) the clean one. */
   perturb?: (batch: Batch, model: tfl.LayersModel) => Batch | Promise<Batch>;
   perturbMode?: 'replace' | 'append';
+  /** For `train.parallel`: `createDataParallel` from @tfpipe/backend-wasm (the pipeline passes it). */
+  dataParallel?: (
+    model: tfl.LayersModel,
+    options: { workers: number | 'auto'; loss: { module: string; options?: unknown }; setup?: { module: string; call?: string }[] },
+  ) => Promise<GradientWorkers>;
+  /** Modules each worker imports before rebuilding the model (custom layers), e.g. @tfpipe/models' registerCustomLayers. */
+  dataParallelSetup?: { module: string; call?: string }[];
 }
 
 interface Pending {
@@ -106,6 +113,7 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
   const optimizer = createOptimizer(config.optimizer);
   // LayerVariable.read() returns the tf.Variable itself (typed as Tensor).
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const workers = config.parallel === 0 ? undefined : await startWorkers(model, config, options);
   const rng = createRng(options.seed ?? 0);
   let history: EpochLog[] = [];
   let step = 0;
@@ -247,7 +255,9 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
             lr = scheduledLearningRate(config.optimizer.learningRate, schedule, { epoch: epoch - 1, step, epochs: config.epochs, ...(spe !== undefined ? { stepsPerEpoch: spe } : {}) }, plateau);
             optimizer.setLearningRate(lr);
             const keep = config.trainMetrics && trainMetrics.length > 0;
-            const { loss, predictions } = trainStep(model, vars, batch, objective, optimizer, config.gradientClip, keep);
+            const { loss, predictions } = workers
+              ? await parallelStep(workers, vars, batch, optimizer, config.gradientClip, keep)
+              : trainStep(model, vars, batch, objective, optimizer, config.gradientClip, keep);
             if (predictions) {
               updateMetrics(trainMetrics, objective, batch, predictions);
               predictions.dispose();
@@ -360,6 +370,7 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
     if (restoreBest && bestWeights && !restored) model.setWeights(bestWeights);
     throw e;
   } finally {
+    await workers?.dispose();
     tb?.close();
     tf.dispose(bestWeights);
     objective.dispose();
@@ -403,4 +414,22 @@ function resolveMode(config: TrainConfig, monitor: string, directions: Record<st
     ]);
   }
   return declared;
+}
+
+/** Starts the gradient worker threads for `train.parallel`, each computing the trainer's own objective. */
+async function startWorkers(model: tfl.LayersModel, config: TrainConfig, options: FitOptions): Promise<GradientWorkers> {
+  if (!options.dataParallel) {
+    throw new TfpipeError('E_USAGE', 'train.parallel needs the worker pool: pass createDataParallel from @tfpipe/backend-wasm as fit(model, { dataParallel })', {
+      path: ['train', 'parallel'],
+    });
+  }
+  if (typeof config.loss === 'function') {
+    throw TfpipeError.fromIssues([{ path: ['train', 'parallel'], message: 'a loss given as a function cannot be sent to worker threads; use a loss name or parallel: 0', received: config.parallel }]);
+  }
+  const module = new URL(import.meta.url.endsWith('.ts') ? './parallel-loss.ts' : './parallel-loss.js', import.meta.url).href;
+  return options.dataParallel(model, {
+    workers: config.parallel,
+    loss: { module, options: { config, task: options.task } },
+    ...(options.dataParallelSetup ? { setup: options.dataParallelSetup } : {}),
+  });
 }

@@ -1,4 +1,6 @@
 export { fit } from './fit.js';
+export { createShardLoss } from './parallel-loss.js';
+export type { GradientWorkers } from './step.js';
 export type { FitOptions } from './fit.js';
 export { trainSchema, parseTrainConfig, regularizationSchema, checkpointSchema } from './schema.js';
 export type { TrainConfig, TrainConfigInput } from './schema.js';

@@ -63,6 +63,10 @@ export const trainSchema = z
       .min(1)
       .optional()
       .describe('Also evaluate the validation set every N steps (it is always evaluated at each epoch end)'),
+    parallel: z
+      .union([z.literal('auto'), z.number().int().min(0)])
+      .default(0)
+      .describe('Data-parallel gradients over worker threads (wasm/cpu backends): extra threads, or auto = cores - 1; 0 = off. Pays off on an idle machine (MNIST CNN: 1.6x on 2 cores), not on a busy one'),
     checkpoint: checkpointSchema.default({ every: 1, best: true }),
     leakCheck: z
       .enum(['error', 'warn', 'off'])

@@ -60,6 +60,36 @@ export function trainStep(
   return predictions ? { loss: value, predictions } : { loss: value };
 }
 
+/** What data-parallel training needs from `createDataParallel` (@tfpipe/backend-wasm). */
+export interface GradientWorkers {
+  readonly workers: number;
+  computeGradients(
+    xs: Batch['xs'],
+    ys: Batch['ys'],
+    sampleWeight?: tf.Tensor,
+    options?: { predictions?: boolean },
+  ): Promise<{ loss: tf.Scalar; grads: tf.NamedTensorMap; predictions?: tf.Tensor }>;
+  dispose(): Promise<void>;
+}
+
+/** One optimizer step whose gradients come from worker threads (shards of the batch averaged by size). */
+export async function parallelStep(
+  workers: GradientWorkers,
+  vars: tf.Variable[],
+  batch: Batch,
+  optimizer: TrainOptimizer,
+  clip: TrainConfig['gradientClip'],
+  keepPredictions: boolean,
+): Promise<{ loss: tf.Scalar; predictions?: tf.Tensor }> {
+  const { loss, grads, predictions } = await workers.computeGradients(batch.xs, batch.ys, batch.sampleWeight, { predictions: keepPredictions });
+  tf.tidy(() => {
+    const present = vars.filter((v) => grads[v.name] !== undefined);
+    optimizer.apply(present, clipGradients(present.map((v) => grads[v.name]!), clip));
+  });
+  tf.dispose(grads);
+  return predictions ? { loss, predictions } : { loss };
+}
+
 /** Feeds a batch's first output to streaming metrics (metrics read the tensors themselves). */
 export function updateMetrics(metrics: readonly StreamingMetric[], objective: Objective, batch: Batch, pred: tf.Tensor): void {
   if (metrics.length === 0) return;

@@ -1,4 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { createDataParallel } from '@tfpipe/backend-wasm';
 import type { Logger, StreamingMetric } from '@tfpipe/core';
 import { createMetric } from '@tfpipe/evaluate';
 import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
@@ -55,6 +56,16 @@ export async function trainModel(
     seed: cfg.seed,
     logger: ctx.logger,
     ...(adversarial ? { perturb: createPerturb(adversarial, { seed: cfg.seed }) } : {}),
+    ...(train.parallel !== 0
+      ? {
+          dataParallel: createDataParallel,
+          // Worker threads rebuild the model from its JSON: they need our custom layers registered first.
+          dataParallelSetup: [
+            { module: import.meta.resolve('@tfpipe/models'), call: 'registerCustomLayers' },
+            { module: import.meta.resolve('@tfpipe/finetune'), call: 'registerFinetuneLayers' },
+          ],
+        }
+      : {}),
     ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs) } : {}),
