@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { InputSpec, Registry, TaskSpec } from '@tfpipe/core';
 import { createRng, formatPath, installChainedOps, TfpipeError } from '@tfpipe/core';

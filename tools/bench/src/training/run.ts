@@ -88,7 +88,7 @@ export async function timeBackend(kind: ModelKind, backend: string, train: numbe
 export function torchRow(kind: ModelKind, train: number, infer: number): BenchResult {
   const script = join(here, 'torch_bench.py');
   const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
-  if (!probe || probe.status !== 0) {
+  if (probe?.status !== 0) {
     const why = `torch not available (${PYTHON} -c "import torch" failed); install with: apt-get update && apt-get install -y python3-torch`;
     console.error(`[bench] ${kind}: ${why}; skipping the torch comparison`);
     return { workload: kind, backend: 'torch', skipped: why };
