@@ -21,3 +21,5 @@ export type { RunSummary, RunComparison } from './run/tracking.js';
 export { createProgressRenderer } from '@tfpipe/trainer';
 export type { ProgressEvent, ProgressRenderer } from '@tfpipe/trainer';
 export { absolutizeDataPaths } from './config/absolute-paths.js';
+export { MlflowRun, mlflowSchema, trackingSchema, configParams } from './run/mlflow.js';
+export type { MlflowConfig } from './run/mlflow.js';

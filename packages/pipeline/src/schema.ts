@@ -6,6 +6,7 @@ import { modelSchema } from '@tfpipe/models';
 import { trainSchema as baseTrainSchema } from '@tfpipe/trainer';
 import { evaluateSchema as baseEvaluateSchema } from '@tfpipe/evaluate';
 import { adversarialSchema, finetuneSchema } from '@tfpipe/finetune';
+import { trackingSchema } from './run/mlflow.js';
 
 /** `train:` plus adversarial training (the fine-tuning package's perturbation hook). */
 export const trainSchema = baseTrainSchema.extend({
@@ -61,6 +62,7 @@ export const pipelineSchema = z
     train: trainSchema.default(trainSchema.parse({})),
     evaluate: evaluateSchema.default(evaluateSchema.parse({})),
     output: outputSchema.default({ dir: 'runs' }),
+    tracking: trackingSchema.optional().describe('Where else to record the run (MLflow).'),
     sweep: z.unknown().optional().describe('Hyper-parameter sweep; see @tfpipe/distributed.'),
   })
   .strict();

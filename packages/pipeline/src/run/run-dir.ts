@@ -34,6 +34,8 @@ export interface RunInfo {
   primaryMetric?: { name: string; direction: 'max' | 'min' };
   blessed?: boolean;
   error?: string;
+  /** External tracking: the MLflow run this run was recorded as. */
+  tracking?: { mlflow?: { uri: string; runId: string; experimentId: string; error?: string } };
   tfpipeVersion: string;
 }
 

@@ -19,6 +19,7 @@ import type { PipelineConfig } from '../schema.js';
 import { prepareData } from './data-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
+import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
@@ -77,10 +78,20 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   if (!resuming) await writeResolvedConfig(runDir, absolutizeDataPaths(cfg, loaded.baseDir));
   const shown = relative(process.cwd(), runDir);
   log.info(`run directory: ${shown && !shown.startsWith('..') ? shown : runDir}${resuming ? ' (resuming)' : ''}`);
+  let mlflow: MlflowRun | undefined;
 
   try {
     const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
     info.backend = backend.name;
+
+    if (cfg.tracking?.mlflow) {
+      mlflow = await MlflowRun.start(cfg.tracking.mlflow, { name: cfg.name, config: cfg, tags: { 'tfpipe.runDir': runDir } }, log);
+      info.tracking = { mlflow: { uri: cfg.tracking.mlflow.uri, runId: mlflow.runId, experimentId: mlflow.experimentId } };
+    }
+    const onProgress = (e: ProgressEvent) => {
+      if (e.type === 'epoch') mlflow?.logMetrics(e.log, e.epoch);
+      options.onProgress?.(e);
+    };
 
     const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log });
     const { tz, test } = data;
@@ -96,7 +107,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       runDir,
       resume: resuming,
       logger: log,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      onProgress,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     info.epochs = trained.epochsRun;
@@ -156,6 +167,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         gates = checkGates(evaluation, cfg.evaluate.gates, baseline);
       }
       metadata.metrics = evaluation.metrics;
+      mlflow?.logMetrics(evaluation.metrics, trained.epochsRun, 'test_');
       const gateNames = Object.keys(cfg.evaluate.gates ?? {}).filter((k) => k !== 'vs');
       const primary = gateNames[0] ?? metrics.map(metricNameOf)[0];
       if (primary) info.primaryMetric = { name: primary, direction: evaluation.directions?.[primary] ?? 'max' };
@@ -190,6 +202,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     info.blessed = failed.length === 0;
     info.status = trained.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
     info.endedAt = new Date().toISOString();
+    await finishTracking(mlflow, info, info.status === 'interrupted' ? 'KILLED' : 'FINISHED');
     await writeRunInfo(runDir, info);
     if (model !== phase.model) phase.model.dispose();
     model.dispose();
@@ -206,10 +219,17 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       info.status = options.signal?.aborted ? 'interrupted' : 'failed';
       info.error = (e as Error).message;
       info.endedAt = new Date().toISOString();
+      await finishTracking(mlflow, info, 'FAILED').catch(() => {});
       await writeRunInfo(runDir, info).catch(() => {});
     }
     throw e;
   }
+}
+
+async function finishTracking(mlflow: MlflowRun | undefined, info: RunInfo, status: 'FINISHED' | 'FAILED' | 'KILLED'): Promise<void> {
+  if (!mlflow) return;
+  const error = await mlflow.finish(status);
+  if (error && info.tracking?.mlflow) info.tracking.mlflow.error = error;
 }
 
 function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, number> {
