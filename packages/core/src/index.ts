@@ -13,4 +13,5 @@ export { resolveDataPath, findPackageDir } from './paths.js';
 export { countTensors, measureLeak, assertNoLeak } from './leak.js';
 export { installChainedOps } from './chained-ops.js';
 export { silentLogger, consoleLogger } from './types.js';
+export { defaultLossForTask } from './task.js';
 export type { Batch, Tensors, Direction, StreamingMetric, TaskSpec, InputSpec, Logger } from './types.js';

@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { formatPath, type TaskSpec, TfpipeError } from '@tfpipe/core';
+import { defaultLossForTask, formatPath, type TaskSpec, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import { type Activation, activationSchema, type BuildContext, kernelOptions } from './_common.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
@@ -85,15 +85,7 @@ export function taskOutput(task: TaskSpec): { units: number; activation: Activat
 
 /** The loss that fits a task's default output: categoricalCrossentropy / binaryCrossentropy / meanSquaredError. */
 export function defaultLoss(task: TaskSpec): string {
-  switch (task.kind) {
-    case 'multiclass':
-      return 'categoricalCrossentropy';
-    case 'binary':
-    case 'multilabel':
-      return 'binaryCrossentropy';
-    case 'regression':
-      return 'meanSquaredError';
-  }
+  return defaultLossForTask(task);
 }
 
 /** A seeded dropout layer (or `x` itself when rate is 0). */

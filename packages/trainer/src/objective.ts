@@ -1,22 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Issue, type TaskSpec, TfpipeError, didYouMean } from '@tfpipe/core';
+import { type Issue, type TaskSpec, TfpipeError, defaultLossForTask, didYouMean } from '@tfpipe/core';
 import { outputNamesOf } from './batch.js';
 import { LOSS_NAMES, type LossFn, type LossName, checkLossName, perSampleLoss, sparseToOneHot } from './losses.js';
 import type { TrainConfig } from './schema.js';
 
-/** The default loss of a task (as @tfpipe/models' defaultLoss). */
-export function defaultLossForTask(task: TaskSpec): LossName {
-  switch (task.kind) {
-    case 'multiclass':
-      return 'categoricalCrossentropy';
-    case 'binary':
-    case 'multilabel':
-      return 'binaryCrossentropy';
-    case 'regression':
-      return 'meanSquaredError';
-  }
-}
+/** The default loss of a task (the rule lives in @tfpipe/core, shared with the model builders). */
+export { defaultLossForTask };
 
 interface OutputLoss {
   name: string;
