@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Issue } from '@tfpipe/core';
-import type { Value } from './_row.js';
+import type { Row, Value } from './_row.js';
 import { Counter, sortKeys } from './_stats.js';
 import { type Column, findColumn, kindIssue } from './columns.js';
-import { dataError, isMissing } from './transform.js';
+import { type Transform, dataError, isMissing, requireFitted } from './transform.js';
 
 export type Category = string | number | boolean;
 
@@ -72,4 +72,77 @@ export function checkCategoryColumns(type: string, names: readonly string[], col
 /** key → index maps per column. */
 export function indexMaps(categories: Record<string, Category[]>): Map<string, Map<string, number>> {
   return new Map(Object.entries(categories).map(([n, list]) => [n, new Map(list.map((c, i) => [String(c), i]))]));
+}
+
+/** What differs between the category encoders (one-hot, label-encode): the output column and the encoding. */
+export interface CategoryEncoding {
+  /** The column out, given the number of codes (known categories, plus the unknown bucket); -1 before fit. */
+  outputColumn(column: Column, codes: number | undefined): Column;
+  /** Rewrites `row[column]` from its category index (undefined: a category not seen in training). */
+  encode(row: Row, column: string, index: number | undefined, map: Map<string, number>): void;
+  /** Category index → original value, where an inverse exists. */
+  inverse?: boolean;
+}
+
+/**
+ * The shared body of a category encoder: categories fitted on the training split (or fixed by the config),
+ * the output columns, state save/load; `encoding` says how one value is written.
+ */
+export function categoryTransform(
+  type: string,
+  config: { categories?: Category[] | undefined; maxCategories?: number | undefined; minCount: number; unknown: string },
+  names: string[],
+  encoding: CategoryEncoding,
+): Transform {
+  const fixed = config.categories;
+  let categories: Record<string, Category[]> | undefined = fixed ? Object.fromEntries(names.map((n) => [n, fixed])) : undefined;
+  let maps = categories ? indexMaps(categories) : undefined;
+  const extra = config.unknown === 'bucket' ? 1 : 0;
+  return {
+    type,
+    columns: names,
+    needsFit: () => categories === undefined,
+    ...(fixed
+      ? {}
+      : {
+          fitter() {
+            const counter = new CategoryCounter(type, names);
+            return {
+              update: (row) => counter.update(row),
+              finish() {
+                categories = counter.result(config.maxCategories, config.minCount);
+                maps = indexMaps(categories);
+              },
+            };
+          },
+        }),
+    outputColumns(columns, path, issues): Column[] {
+      checkCategoryColumns(type, names, columns, path, issues);
+      return columns.map((c) => (names.includes(c.name) ? encoding.outputColumn(c, categories ? categories[c.name]!.length + extra : undefined) : c));
+    },
+    apply(row) {
+      requireFitted(maps !== undefined, type);
+      for (const n of names) {
+        const map = maps!.get(n)!;
+        encoding.encode(row, n, map.get(categoryKey(type, n, row[n])), map);
+      }
+    },
+    ...(encoding.inverse
+      ? {
+          inverse(row: Row) {
+            requireFitted(categories !== undefined, type);
+            for (const n of names) {
+              const code = row[n];
+              // The unknown bucket has no category to go back to: it stays null.
+              row[n] = typeof code === 'number' ? (categories![n]![code] ?? null) : null;
+            }
+          },
+        }
+      : {}),
+    state: () => ({ categories }),
+    load(state) {
+      categories = (state as { categories?: Record<string, Category[]> }).categories;
+      maps = categories ? indexMaps(categories) : undefined;
+    },
+  };
 }
