@@ -128,6 +128,12 @@ describe('config errors', () => {
     expect(existsSync(join(tmp, 'never'))).toBe(false);
   });
 
+  it('a column the data does not have is named with its line:column once the data is read, exit 2', async () => {
+    const r = await pipeline(['run', fixture('bad-column.yaml'), '--out', join(tmp, 'bad-column'), '--no-progress']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/data\.features\[1\]: unknown column; received "petal_lenght".*\(did you mean "petal_length"\?\) \(.*bad-column\.yaml:4:28\)/);
+  }, 60_000);
+
   it('a failed gate exits 3 and names the gate', async () => {
     const r = await pipeline(['run', fixture('gate.yaml'), '--out', join(tmp, 'gate'), '--no-progress']);
     expect(r.code).toBe(3);

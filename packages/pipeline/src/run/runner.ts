@@ -47,6 +47,13 @@ export interface RunResult {
   gates: GateResult[];
 }
 
+function withLocations(loaded: LoadedConfig<unknown>, e: unknown): unknown {
+  if (!(e instanceof TfpipeError) || e.code !== 'E_CONFIG' || e.issues.length === 0) return e;
+  if (e.issues.every((i) => i.location)) return e;
+  const located = TfpipeError.fromIssues(e.issues.map((i) => withLocation(loaded, i)));
+  return new TfpipeError(e.code, located.message, { path: e.path, issues: located.issues, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+}
+
 function withLocation(loaded: LoadedConfig<unknown>, issue: Issue): Issue {
   const loc = issue.location ?? loaded.locate(issue.path);
   return loc ? { ...issue, location: loc } : issue;
@@ -214,7 +221,10 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       });
     }
     return { runDir, info, fit: trained, ...(evaluation ? { evaluation } : {}), gates };
-  } catch (e) {
+  } catch (caught) {
+    // Config problems found once the data is known (an unknown column, a shape that does not fit) get the
+    // same file:line:column as the loader's.
+    const e = withLocations(loaded, caught);
     if (info.status === 'running') {
       info.status = options.signal?.aborted ? 'interrupted' : 'failed';
       info.error = (e as Error).message;
