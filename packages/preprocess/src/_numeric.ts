@@ -1,7 +1,8 @@
 import type { Issue } from '@tfpipe/core';
 import type { Row, Value } from './_row.js';
 import { type Column, findColumn, kindIssue } from './columns.js';
-import { dataError, isMissing } from './transform.js';
+import { Welford } from './_stats.js';
+import { type Fitter, dataError, isMissing } from './transform.js';
 
 /** Output columns of an element-wise numeric transform: number, vector and image columns keep kind and shape. */
 export function numericOutputColumns(
@@ -48,4 +49,21 @@ export function mapNumber(type: string, column: string, v: Value | undefined, f:
 /** Applies `f(column)` element-wise to each named column of the row. */
 export function mapColumns(type: string, row: Row, names: readonly string[], f: (column: string) => (x: number) => number): void {
   for (const name of names) row[name] = mapNumber(type, name, row[name], f(name));
+}
+
+/**
+ * One streaming pass of per-column statistics (Welford: count, mean, std, min, max) over every number of the
+ * columns; `done` receives each column's accumulator when the pass ends.
+ */
+export function welfordFitter(type: string, names: readonly string[], done: (stats: Map<string, Welford>) => void): Fitter {
+  const acc = new Map(names.map((n) => [n, new Welford()]));
+  return {
+    update(row) {
+      for (const n of names) {
+        const w = acc.get(n)!;
+        forEachNumber(type, n, row[n], (x) => w.update(x));
+      }
+    },
+    finish: () => done(acc),
+  };
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { forEachNumber, mapColumns, numericOutputColumns } from '../_numeric.js';
-import { Welford } from '../_stats.js';
+import { mapColumns, numericOutputColumns, welfordFitter } from '../_numeric.js';
 import { type Transform, type TransformEntry, columnFields, columnList, exactlyOneColumnField, requireFitted } from '../transform.js';
 
 export const minMaxSchema = z
@@ -40,20 +39,10 @@ export const minMax: TransformEntry<MinMaxConfig> = {
       type: 'min-max',
       columns: names,
       needsFit: () => stats === undefined,
-      fitter() {
-        const acc = new Map(names.map((n) => [n, new Welford()]));
-        return {
-          update(row) {
-            for (const n of names) {
-              const w = acc.get(n)!;
-              forEachNumber('min-max', n, row[n], (x) => w.update(x));
-            }
-          },
-          finish() {
-            stats = Object.fromEntries(names.map((n) => [n, { min: acc.get(n)!.min, max: acc.get(n)!.max }]));
-          },
-        };
-      },
+      fitter: () =>
+        welfordFitter('min-max', names, (acc) => {
+          stats = Object.fromEntries(names.map((n) => [n, { min: acc.get(n)!.min, max: acc.get(n)!.max }]));
+        }),
       outputColumns: (columns, path, issues) => numericOutputColumns('min-max', names, columns, path, issues),
       apply(row) {
         requireFitted(stats !== undefined, 'min-max');

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { forEachNumber, mapColumns, numericOutputColumns } from '../_numeric.js';
-import { Welford } from '../_stats.js';
+import { mapColumns, numericOutputColumns, welfordFitter } from '../_numeric.js';
 import { type Transform, type TransformEntry, columnFields, columnList, exactlyOneColumnField, requireFitted } from '../transform.js';
 
 export const standardizeSchema = z
@@ -32,20 +31,10 @@ export const standardize: TransformEntry<StandardizeConfig> = {
       type: 'standardize',
       columns: names,
       needsFit: () => stats === undefined,
-      fitter() {
-        const acc = new Map(names.map((n) => [n, new Welford()]));
-        return {
-          update(row) {
-            for (const n of names) {
-              const w = acc.get(n)!;
-              forEachNumber('standardize', n, row[n], (x) => w.update(x));
-            }
-          },
-          finish() {
-            stats = Object.fromEntries(names.map((n) => [n, { mean: acc.get(n)!.mean, std: acc.get(n)!.std }]));
-          },
-        };
-      },
+      fitter: () =>
+        welfordFitter('standardize', names, (acc) => {
+          stats = Object.fromEntries(names.map((n) => [n, { mean: acc.get(n)!.mean, std: acc.get(n)!.std }]));
+        }),
       outputColumns: (columns, path, issues) => numericOutputColumns('standardize', names, columns, path, issues),
       apply(row) {
         requireFitted(stats !== undefined, 'standardize');
