@@ -53,32 +53,8 @@ export const cnnSchema = z
     blocks: z
       .array(convBlockSchema)
       .min(1)
-      .default([
-        {
-          filters: 32,
-          kernelSize: 3,
-          strides: 1,
-          padding: 'same',
-          activation: 'relu',
-          convs: 1,
-          batchNorm: false,
-          pooling: 'max',
-          poolSize: 2,
-          dropout: 0,
-        },
-        {
-          filters: 64,
-          kernelSize: 3,
-          strides: 1,
-          padding: 'same',
-          activation: 'relu',
-          convs: 1,
-          batchNorm: false,
-          pooling: 'max',
-          poolSize: 2,
-          dropout: 0,
-        },
-      ])
+      // Two blocks of 32 and 64 filters, every other option at the block schema's own default.
+      .default([32, 64].map((filters) => convBlockSchema.parse({ filters })))
       .describe('Convolution blocks, in order'),
     globalPooling: z
       .enum(['avg', 'max', 'flatten'])
