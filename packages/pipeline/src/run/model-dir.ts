@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TfpipeError, fileSystemIO, writeJsonAtomic, type InputSpec, type TaskSpec } from '@tfpipe/core';
+import { MODEL_JSON, TfpipeError, fileSystemIO, writeJsonAtomic, type InputSpec, type TaskSpec } from '@tfpipe/core';
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
@@ -56,12 +57,8 @@ async function readJson<T>(path: string): Promise<T> {
 
 /** Loads `<runDir>/model` (or a model folder given directly). */
 export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
-  let dir = runDirOrModelDir;
-  try {
-    await readFile(join(dir, 'model.json'));
-  } catch {
-    dir = join(runDirOrModelDir, 'model');
-  }
+  // A run directory holds its model in model/; a model folder is accepted as it is.
+  const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');
   registerCustomLayers();
   const model = await tfl.loadLayersModel(fileSystemIO(dir));
   const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)));
