@@ -1,7 +1,9 @@
 import { registerWasmTrainingKernels } from './register.js';
+import { installThreadedWasm } from './threaded.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useWasmBackend, WASM_TRAINING_KERNELS, WASM_BACKEND } from './register.js';
 export { installChainedOps } from '@tfpipe/core';
+export { installThreadedWasm, MAX_WASM_THREADS, resolveWasmThreads, setWasmThreads, threadedBuildFiles, wasmThreadsFallbackReason, wasmThreadsInUse } from './threaded.js';
 export { balancedSizes, createDataParallel, shardSizes } from './parallel/data-parallel.js';
 export type { ComputeOptions, DataParallel, DataParallelGradients, DataParallelOptions } from './parallel/data-parallel.js';
 export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
@@ -11,3 +13,5 @@ export const VERSION = '0.1.0';
 
 // Importing the package makes 'wasm' train (the package is sideEffects: true on purpose).
 registerWasmTrainingKernels();
+// ...and multithreaded: 'wasm' starts the threaded build (XNNPACK on every core) unless told otherwise.
+installThreadedWasm();

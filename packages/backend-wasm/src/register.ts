@@ -7,6 +7,7 @@ import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise
 import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
+import { installThreadedWasm, setWasmThreads } from './threaded.js';
 import type { KernelArgs } from './wasm-heap.js';
 
 export const WASM_BACKEND = 'wasm';
@@ -77,9 +78,15 @@ export function unregisterWasmTrainingKernels(): void {
   registered = false;
 }
 
-/** Registers the kernels, then selects and initialises the wasm backend (binaries from the installed package). */
-export async function useWasmBackend(): Promise<void> {
+/**
+ * Registers the kernels, then selects and initialises the wasm backend (binaries from the installed
+ * package). `threads` (default: TFPIPE_WASM_THREADS, else 'auto' = every core) picks the multithreaded
+ * build when above 1; it only applies if the wasm backend has not started yet in this thread.
+ */
+export async function useWasmBackend(options: { threads?: number | 'auto' } = {}): Promise<void> {
   registerWasmTrainingKernels();
+  installThreadedWasm();
+  if (options.threads !== undefined) setWasmThreads(options.threads);
   const ok = await tf.setBackend(WASM_BACKEND);
   if (!ok) throw new Error('the wasm backend failed to initialise');
   await tf.ready();

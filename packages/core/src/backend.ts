@@ -29,12 +29,14 @@ function isNotInstalled(e: unknown, pkg: string): boolean {
   return (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && String(err.message).includes(pkg);
 }
 
-async function tryBackend(name: BackendName): Promise<void> {
+/** Starts one backend; returns a detail for the log line (the wasm backend's thread count). */
+async function tryBackend(name: BackendName): Promise<string> {
   const pkg = PACKAGES[name];
   // A variable specifier: the optional peers are looked up at run time, never required at install time.
   const spec: string = pkg;
+  let mod: { getThreadsCount?: () => number };
   try {
-    await import(spec);
+    mod = (await import(spec)) as typeof mod;
   } catch (e) {
     if (isNotInstalled(e, pkg)) {
       throw new TfpipeError('E_BACKEND', `backend "${name}" needs ${pkg}, which is not installed`, {
@@ -53,6 +55,11 @@ async function tryBackend(name: BackendName): Promise<void> {
   // The cpu backend prints a banner on first use suggesting tfjs-node; our own "backend: ..." line says
   // what was chosen and why, so silence it.
   if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  if (name === 'wasm' && typeof mod.getThreadsCount === 'function') {
+    const n = Math.max(1, mod.getThreadsCount());
+    return ` (${n} thread${n === 1 ? '' : 's'})`;
+  }
+  return '';
 }
 
 /**
@@ -68,10 +75,10 @@ export async function useBackend(
   const skipped: BackendChoice['skipped'] = [];
   for (const name of order) {
     try {
-      await tryBackend(name);
+      const detail = await tryBackend(name);
       const choice = { name, tfName: TF_NAMES[name], skipped };
       options.log?.(
-        `backend: ${name}${requested === 'auto' ? ` (auto; skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') || 'none'})` : ''}`,
+        `backend: ${name}${detail}${requested === 'auto' ? ` (auto; skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') || 'none'})` : ''}`,
       );
       return choice;
     } catch (e) {

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from '../register.js';
+import { setWasmThreads } from '../threaded.js';
 import { resolveShardLoss, type ShardLoss, type ShardLossSpec } from './shard-loss.js';
 import { type FromWorker, type ToWorker, type WeightSlot, type WireTensor, fromWire, shardGradients, toWire, trainableVariables, transferList } from './wire.js';
 
@@ -27,6 +28,8 @@ const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m
 async function start(init: WorkerInit): Promise<{ model: tfl.LayersModel; vars: tf.Variable[]; loss: ShardLoss }> {
   if (init.backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   registerWasmTrainingKernels();
+  // Each worker is one of the threads data-parallel training spreads over: one XNNPACK thread each.
+  setWasmThreads(1);
   for (const s of init.setup) {
     const mod = (await import(s.module)) as Record<string, unknown>;
     if (s.call !== undefined) {

@@ -1,0 +1,69 @@
+// Types of the chained tensor methods (x.mul(y)); installChainedOps() from @tfpipe/core puts them in place at run time.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
+import { describe, expect, it } from 'vitest';
+import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsInUse } from './index.js';
+import { values } from './test-helpers.js';
+
+const cores = Math.min(availableParallelism(), MAX_WASM_THREADS);
+const script = fileURLToPath(new URL('./__fixtures__/threads-script.ts', import.meta.url));
+const runScript = (env: Record<string, string>) =>
+  spawnSync(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+
+describe('the multithreaded wasm build in Node', () => {
+  it('starts with one XNNPACK thread per core by default, from files written out of the installed bundle', async () => {
+    await useWasmBackend();
+    expect(tf.getBackend()).toBe('wasm');
+    expect(wasmThreadsFallbackReason()).toBeUndefined();
+    expect(wasmThreadsInUse()).toBe(cores);
+    const files = threadedBuildFiles();
+    for (const f of [files.main, files.worker, files.wasm]) expect(existsSync(f), f).toBe(true);
+  });
+
+  it('computes convolutions and their gradients like the cpu backend, and leaks nothing', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor(values([6, 14, 14, 3], 7), [6, 14, 14, 3]) as tf.Tensor4D;
+      const w = tf.tensor(values([3, 3, 3, 16], 8), [3, 3, 3, 16]) as tf.Tensor4D;
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')).square().mean() as tf.Scalar;
+      const out = tf.tidy(() => [f(x, w), ...tf.grads(f)([x, w])].map((t) => Float32Array.from(t.dataSync())));
+      tf.dispose([x, w]);
+      return out;
+    };
+    const cpu = await run('cpu');
+    await expectNoLeakedTensors(async () => {
+      const wasm = await run('wasm');
+      for (const [i, c] of cpu.entries()) expectTensorsClose(wasm[i]!, c, 1e-5, 1e-4);
+    });
+  });
+
+  it('a script on the threaded build exits on its own once it is done', () => {
+    const r = runScript({});
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^threads ${cores} fallback none loss \\d`, 'm'));
+  });
+
+  it('TFPIPE_WASM_THREADS=1 runs the single-threaded build, to the same loss', () => {
+    const one = runScript({ TFPIPE_WASM_THREADS: '1' });
+    const many = runScript({});
+    expect(one.status).toBe(0);
+    expect(one.stdout).toMatch(/^threads 1 fallback none loss \d/m);
+    const loss = (s: string) => Number(/loss ([\d.]+)/.exec(s)![1]);
+    expect(loss(one.stdout)).toBeCloseTo(loss(many.stdout), 4);
+  });
+
+  it('resolves thread requests: auto is the core count, capped at the build maximum; a bad env value is an error', () => {
+    expect(resolveWasmThreads('auto')).toBe(cores);
+    expect(resolveWasmThreads(64)).toBe(MAX_WASM_THREADS);
+    expect(resolveWasmThreads(1)).toBe(1);
+    const bad = runScript({ TFPIPE_WASM_THREADS: 'lots' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/TFPIPE_WASM_THREADS must be "auto" or a whole number >= 1, received "lots"/);
+  });
+});
