@@ -58,11 +58,12 @@ export async function timeBackend(kind: ModelKind, backend: string, train: numbe
     const h = await model.fit(tx, ty, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
     const trainSec = (performance.now() - t0) / 1000;
     tf.dispose([tx, ty]);
-    tf.dispose((model.predict(data.xs.slice(0, INFER_BATCH)) as tf.Tensor));
+    // predict() splits its input into batches of 32 unless told otherwise: torch runs INFER_BATCH at once, so do we.
+    tf.dispose(model.predict(data.xs.slice(0, INFER_BATCH), { batchSize: INFER_BATCH }) as tf.Tensor);
     t0 = performance.now();
     for (let i = 0; i < infer; i += INFER_BATCH) {
       const size = Math.min(INFER_BATCH, infer - i);
-      const out = tf.tidy(() => model.predict(data.xs.slice(i, size)) as tf.Tensor);
+      const out = tf.tidy(() => model.predict(data.xs.slice(i, size), { batchSize: INFER_BATCH }) as tf.Tensor);
       out.dataSync();
       out.dispose();
     }
