@@ -6,6 +6,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-back
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
+import { sumLeadingAxes } from './kernels/sum.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
 import { installThreadedWasm, setWasmThreads } from './threaded.js';
 import type { KernelArgs } from './wasm-heap.js';
@@ -22,6 +23,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.DepthwiseConv2dNativeBackpropInput,
   tf.UnsortedSegmentSum,
   tf.Einsum,
+  tf.Sum,
 ] as const;
 
 type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
@@ -33,6 +35,9 @@ let registered = false;
 function kernels(): Kernel[] {
   const originalInput = originals.get(tf.Conv2DBackpropInput);
   const slowInput = originalInput?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  const originalSum = originals.get(tf.Sum)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  // The original Sum wraps its C function in its setup: keep it, every other sum still runs there.
+  const sumSetup = originals.get(tf.Sum)?.setupFunc;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
@@ -47,6 +52,7 @@ function kernels(): Kernel[] {
     depthwiseInputConfig,
     unsortedSegmentSumConfig,
     einsumConfig,
+    ...(originalSum ? [{ kernelName: tf.Sum, kernelFunc: (args: KernelArgs) => sumLeadingAxes(args, originalSum), ...(sumSetup ? { setupFunc: sumSetup } : {}) }] : []),
   ];
 }
 

@@ -11,6 +11,8 @@ const cases: [[number, number, number, number], [number, number], [number, numbe
   [[2, 9, 9, 2], [3, 3], [2, 2], 'same'],
   [[1, 6, 7, 4], [3, 2], [1, 1], 'same'],
   [[2, 26, 26, 4], [2, 2], [2, 2], 'valid'], // the MNIST CNN's first pooling
+  [[2, 11, 11, 5], [2, 2], [2, 2], 'valid'], // the second: odd sizes leave a last row and column out of every window
+  [[1, 7, 8, 2], [2, 2], [2, 2], 'valid'],
   [[2, 1, 15, 3], [1, 2], [1, 2], 'valid'], // maxPooling1d as tfjs-layers runs it
 ];
 
