@@ -12,6 +12,8 @@ import { WorstTracker, type WorstExample } from './worst.js';
 /** What `evaluateModel` needs from a model: tfjs-layers' `predict`. */
 export interface Predictor {
   predict(x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
+  /** Used instead of predict when present (a LayersModel has it: its predict() splits a batch into 32s). */
+  predictOnBatch?(x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
   readonly inputNames?: string[];
 }
 
@@ -115,7 +117,8 @@ export async function evaluateModel(model: Predictor, data: () => AsyncIterable<
     try {
       const yTrue = single(batch.ys, 'ys');
       const yPred = tf.tidy(() => {
-        const out = model.predict(modelInput(model, batch.xs));
+        const input = modelInput(model, batch.xs);
+        const out = model.predictOnBatch ? model.predictOnBatch(input) : model.predict(input);
         return single(Array.isArray(out) ? Object.fromEntries(out.map((t, i) => [String(i), t])) : out, 'the model output');
       });
       try {

@@ -74,7 +74,7 @@ export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
       const transformed = rows.map((r) => preprocessor.transform(r));
       const batch = tensorizer.toBatch(transformed, { withLabels: false });
       try {
-        const out = model.predict(modelInputs(model, batch.xs)) as tf.Tensor;
+        const out = model.predictOnBatch(modelInputs(model, batch.xs)) as tf.Tensor; // predict() would split it into 32s
         try {
           return tensorizer.decode(out);
         } finally {
