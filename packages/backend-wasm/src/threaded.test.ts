@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { describe, expect, it } from 'vitest';
-import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsInUse } from './index.js';
+import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './index.js';
 import { values } from './test-helpers.js';
 
 const cores = Math.min(availableParallelism(), MAX_WASM_THREADS);
@@ -65,5 +66,20 @@ describe('the multithreaded wasm build in Node', () => {
     const bad = runScript({ TFPIPE_WASM_THREADS: 'lots' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/TFPIPE_WASM_THREADS must be "auto" or a whole number >= 1, received "lots"/);
+  });
+
+  it('picks every core for models with convolutions and one thread for the rest, from a config or a topology', () => {
+    expect(wasmThreadsFor({ type: 'cnn', blocks: [{ filters: 8 }] })).toBe('auto');
+    expect(wasmThreadsFor({ type: 'layers', layers: [{ type: 'conv2d', filters: 8 }, { type: 'flatten' }] })).toBe('auto');
+    expect(wasmThreadsFor({ inputs: { image: { encoder: { type: 'cnn' } }, tab: { encoder: { type: 'mlp' } } } })).toBe('auto');
+    expect(wasmThreadsFor({ type: 'mlp', units: [64, 32] })).toBe(1);
+    expect(wasmThreadsFor({ type: 'rnn', cell: 'lstm' })).toBe(1);
+    expect(wasmThreadsFor(undefined)).toBe(1);
+    const conv = tfl.sequential({ layers: [tfl.layers.conv1d({ filters: 2, kernelSize: 3, inputShape: [8, 1] }), tfl.layers.flatten(), tfl.layers.dense({ units: 1 })] });
+    const dense = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3] })] });
+    expect(wasmThreadsFor(conv.toJSON(null, false))).toBe('auto');
+    expect(wasmThreadsFor(dense.toJSON(null, false))).toBe(1);
+    conv.dispose();
+    dense.dispose();
   });
 });

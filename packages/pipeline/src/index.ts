@@ -14,7 +14,7 @@ export { evaluateRun } from './run/evaluate-run.js';
 export type { RunOptions, RunResult } from './run/runner.js';
 export { RUN_FILES, createRunDir, readRunInfo, writeRunInfo, readMetrics, listRunDirs, writeResolvedConfig } from './run/run-dir.js';
 export type { RunInfo, RunStatus } from './run/run-dir.js';
-export { saveModelDir, loadRun, MODEL_FILES } from './run/model-dir.js';
+export { saveModelDir, loadRun, chooseWasmThreadsForRun, MODEL_FILES } from './run/model-dir.js';
 export type { LoadedRun, ModelMetadata } from './run/model-dir.js';
 export { listRuns, summarizeRun, compareRuns, resolveRun } from './run/tracking.js';
 export type { RunSummary, RunComparison } from './run/tracking.js';

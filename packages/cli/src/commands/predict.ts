@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { consoleLogger, useBackend } from '@tfpipe/core';
-import { loadRun } from '@tfpipe/pipeline';
+import { chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
 import { predictFile } from '@tfpipe/serve';
 
 interface PredictOpts {
@@ -12,6 +12,7 @@ interface PredictOpts {
 
 /** `pipeline predict <run-dir> --input <file|folder> [--output preds.jsonl]`: one JSON line per row, progress on stderr. */
 export async function predictCommand(runDir: string, opts: PredictOpts): Promise<void> {
+  await chooseWasmThreadsForRun(runDir);
   await useBackend('auto', { log: (m) => consoleLogger.info(m) });
   const run = await loadRun(runDir);
   const out: NodeJS.WritableStream | WriteStream = opts.output ? createWriteStream(opts.output) : process.stdout;

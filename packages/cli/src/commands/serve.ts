@@ -1,4 +1,5 @@
 import { consoleLogger, useBackend } from '@tfpipe/core';
+import { chooseWasmThreadsForRun } from '@tfpipe/pipeline';
 import { createServer } from '@tfpipe/serve';
 
 interface ServeOpts {
@@ -12,6 +13,7 @@ interface ServeOpts {
 
 /** `pipeline serve <run-dir>`: serves until SIGINT/SIGTERM; SIGHUP reloads the run directory. */
 export async function serveCommand(runDir: string, opts: ServeOpts): Promise<void> {
+  await chooseWasmThreadsForRun(runDir);
   const backend = await useBackend('auto', { log: (m) => consoleLogger.info(m) });
   const server = await createServer(runDir, {
     port: opts.port,

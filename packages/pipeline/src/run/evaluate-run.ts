@@ -3,7 +3,7 @@ import { TfpipeError, silentLogger, useBackend, type Batch, type Logger } from '
 import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
 import { evaluateModel, resolveMetrics, type Evaluation } from '@tfpipe/evaluate';
 import { loadPipelineConfig } from '../config/pipeline-config.js';
-import { loadRun } from './model-dir.js';
+import { chooseWasmThreadsForRun, loadRun } from './model-dir.js';
 import { predictorFor } from './predictor.js';
 
 const FILE_TYPES: Record<string, 'csv' | 'tsv' | 'jsonl' | 'json'> = { '.csv': 'csv', '.tsv': 'tsv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'json' };
@@ -14,6 +14,7 @@ const FILE_TYPES: Record<string, 'csv' | 'tsv' | 'jsonl' | 'json'> = { '.csv': '
  */
 export async function evaluateRun(runDir: string, data: string, options: { logger?: Logger; batchSize?: number } = {}): Promise<Evaluation> {
   const log = options.logger ?? silentLogger;
+  await chooseWasmThreadsForRun(runDir);
   await useBackend('auto', { log: (m) => log.info(m) });
   const run = await loadRun(runDir);
   let rows: Dataset<Row>;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { MODEL_JSON, TfpipeError, fileSystemIO, writeJsonAtomic, type InputSpec, type TaskSpec } from '@tfpipe/core';
+import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
@@ -56,6 +57,20 @@ async function readJson<T>(path: string): Promise<T> {
 }
 
 /** Loads `<runDir>/model` (or a model folder given directly). */
+/**
+ * Picks the wasm backend's thread count for a saved model before the backend starts (see wasmThreadsFor):
+ * every core for a convolutional model, one thread otherwise. TFPIPE_WASM_THREADS, when set, decides.
+ */
+export async function chooseWasmThreadsForRun(runDirOrModelDir: string): Promise<void> {
+  if (process.env.TFPIPE_WASM_THREADS) return;
+  const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');
+  try {
+    setWasmThreads(wasmThreadsFor(JSON.parse(await readFile(join(dir, MODEL_JSON), 'utf8'))));
+  } catch {
+    // No readable model.json: loadRun reports that with its own clear error; the default stays.
+  }
+}
+
 export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
   // A run directory holds its model in model/; a model folder is accepted as it is.
   const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');

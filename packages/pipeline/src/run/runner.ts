@@ -1,5 +1,5 @@
 import { join, relative, resolve as resolvePath } from 'node:path';
-import { setWasmThreads } from '@tfpipe/backend-wasm';
+import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
 import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
@@ -88,9 +88,11 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   let mlflow: MlflowRun | undefined;
 
   try {
-    // Data-parallel training runs one wasm instance per core already: the main thread's must not start a
-    // thread pool of its own (measured: 1,116 samples/s with one against 1,411 without, MNIST CNN).
-    if (cfg.train && cfg.train.parallel !== 0) setWasmThreads(1);
+    // The wasm backend's threads (unless TFPIPE_WASM_THREADS says): data-parallel training runs one wasm
+    // instance per core already, so its main thread must not start a pool of its own (MNIST CNN: 1,116
+    // samples/s with one against 1,411 without); otherwise every core for a convolutional model, one
+    // thread for the rest (see wasmThreadsFor).
+    if (!process.env.TFPIPE_WASM_THREADS) setWasmThreads(cfg.train && cfg.train.parallel !== 0 ? 1 : wasmThreadsFor(cfg.model));
     const backend = await useBackend(cfg.backend as never, { log: (m) => log.info(m) });
     info.backend = backend.name;
 
