@@ -1,9 +1,11 @@
 /**
- * `pnpm bench [--only <workload>] [--backend <name>] [--json] [--compare-torch]`
+ * `pnpm bench [--only <workload>] [--backend <name>] [--json] [--compare-torch] [--threads <n|auto>]`
  *
  * Every file in ./workloads exports `workload: Workload`. Each workload runs once per requested backend
- * and prints one result (a table row, or one JSON object per line with --json).
+ * and prints one result (a table row, or one JSON object per line with --json). Each workload runs in a
+ * child process of its own, so each starts the wasm backend with its own thread count.
  */
+import { spawnSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +33,16 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'compare-torch': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      child: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   const all = await loadWorkloads();
   if (values.help) {
-    console.log(`pnpm bench [--only <workload>] [--backend <name>] [--json] [--compare-torch] [--quick]\nworkloads: ${all.map((w) => w.name).join(', ')}`);
+    console.log(
+      `pnpm bench [--only <workload>] [--backend <name>] [--json] [--compare-torch] [--quick] [--threads <n|auto>]\nworkloads: ${all.map((w) => w.name).join(', ')}`,
+    );
     return;
   }
   const picked = values.only ? all.filter((w) => values.only!.split(',').includes(w.name)) : all.filter((w) => !w.optIn);
@@ -45,6 +51,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const opts: BenchOptions = { json: values.json!, compareTorch: values['compare-torch']!, quick: values.quick!, backend: values.backend };
+  if (!values.child) {
+    let failed = false;
+    for (const w of picked) {
+      const args = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2).filter((a, i, all) => a !== '--only' && all[i - 1] !== '--only'), '--only', w.name, '--child'];
+      const threads = values.threads ?? process.env.TFPIPE_WASM_THREADS ?? String(w.wasmThreads ?? 'auto');
+      const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TFPIPE_WASM_THREADS: threads } });
+      if (r.status !== 0) failed = true;
+    }
+    if (failed) process.exit(1);
+    return;
+  }
   for (const w of picked) {
     const results: BenchResult[] = await w.run(opts);
     for (const r of results) {

@@ -18,5 +18,10 @@ export interface Workload {
   description: string;
   /** Not run by a plain `pnpm bench`, only with --only (e.g. multi-GB file generation). */
   optIn?: boolean;
+  /**
+   * The wasm backend's threads for this workload (it runs in a process of its own, so each gets its
+   * own): what tfpipe picks for the model (wasmThreadsFor), 1 for data-parallel rows. `--threads` overrides.
+   */
+  wasmThreads?: number | 'auto';
   run(opts: BenchOptions): Promise<BenchResult[]>;
 }

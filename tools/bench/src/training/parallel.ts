@@ -69,6 +69,8 @@ export function parallelWorkload(kind: ModelKind, description: string, sizes: Si
     name: `${kind}-parallel`,
     description,
     optIn,
+    // Data-parallel training puts one single-threaded wasm instance on each core (the main thread's too).
+    wasmThreads: 1,
     async run(opts: BenchOptions): Promise<BenchResult[]> {
       if (opts.backend && opts.backend !== 'wasm') {
         return [{ workload: `${kind}-parallel`, backend: opts.backend, skipped: 'data-parallel training runs on the wasm backend only' }];

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tfpipe/backend-wasm';
+import { wasmThreadsInUse } from '@tfpipe/backend-wasm';
 import { useBackend } from '@tfpipe/core';
 import type { BenchOptions, BenchResult, Workload } from '../types.js';
 import { benchData } from './data.js';
@@ -79,6 +79,7 @@ export async function timeBackend(kind: ModelKind, backend: string, train: numbe
       inferBatch: INFER_BATCH,
       loss: Number(h.history.loss?.[0] ?? Number.NaN),
       data: data.source,
+      ...(choice.tfName === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
     };
   } finally {
     tf.dispose([data.xs, data.ys]);
@@ -102,9 +103,10 @@ export function torchRow(kind: ModelKind, train: number, infer: number): BenchRe
 }
 
 /** A training/inference throughput workload for one model kind. */
-export function trainingWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes): Workload {
+export function trainingWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes, wasmThreads: number | 'auto' = 1): Workload {
   return {
     name: kind,
+    wasmThreads,
     description,
     async run(opts: BenchOptions): Promise<BenchResult[]> {
       const s = opts.quick ? quick : sizes;
