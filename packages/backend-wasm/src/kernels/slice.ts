@@ -11,7 +11,7 @@ export function slice(args: KernelArgs, original: (a: KernelArgs) => tf.TensorIn
   const { inputs, backend, attrs } = args;
   const x = inputs.x as tf.TensorInfo;
   if (x.dtype === 'string') return original(args);
-  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number | number[], attrs.size as number | number[]);
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number | number[], attrs.size as number | number[]) as [number[], number[]];
   const out = backend.makeOutput(size, x.dtype);
   const n = tf.util.sizeFromShape(size);
   if (n === 0) return out;
