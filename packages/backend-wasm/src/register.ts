@@ -6,6 +6,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-back
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
+import { identity } from './kernels/identity.js';
 import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
@@ -26,6 +27,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.Einsum,
   tf.Sum,
   tf.Slice,
+  tf.Identity,
 ] as const;
 
 type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
@@ -41,6 +43,7 @@ function kernels(): Kernel[] {
   // The original Sum wraps its C function in its setup: keep it, every other sum still runs there.
   const sumSetup = originals.get(tf.Sum)?.setupFunc;
   const originalSlice = originals.get(tf.Slice)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  const originalIdentity = originals.get(tf.Identity)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
@@ -55,6 +58,7 @@ function kernels(): Kernel[] {
     depthwiseInputConfig,
     unsortedSegmentSumConfig,
     einsumConfig,
+    ...(originalIdentity ? [{ kernelName: tf.Identity, kernelFunc: (args: KernelArgs) => identity(args, originalIdentity) }] : []),
     ...(originalSlice ? [{ kernelName: tf.Slice, kernelFunc: (args: KernelArgs) => slice(args, originalSlice) }] : []),
     ...(originalSum ? [{ kernelName: tf.Sum, kernelFunc: (args: KernelArgs) => sumLeadingAxes(args, originalSum), ...(sumSetup ? { setupFunc: sumSetup } : {}) }] : []),
   ];

@@ -13,6 +13,8 @@ const cases: [[number, number, number, number], [number, number], [number, numbe
   [[2, 26, 26, 4], [2, 2], [2, 2], 'valid'], // the MNIST CNN's first pooling
   [[2, 11, 11, 5], [2, 2], [2, 2], 'valid'], // the second: odd sizes leave a last row and column out of every window
   [[1, 7, 8, 2], [2, 2], [2, 2], 'valid'],
+  [[3, 11, 11, 8], [2, 2], [2, 2], 'valid'], // channels a multiple of 4: the SIMD kernel, odd sizes
+  [[2, 12, 10, 12], [2, 2], [2, 2], 'valid'],
   [[2, 1, 15, 3], [1, 2], [1, 2], 'valid'], // maxPooling1d as tfjs-layers runs it
 ];
 
@@ -29,6 +31,15 @@ describe('MaxPoolGrad / AvgPoolGrad on wasm', () => {
       }
     });
   }
+
+  it('the SIMD kernel routes ties (zeros from a ReLU, equal values) to the first maximum, like cpu', async () => {
+    await expectSameOnBoth(() => {
+      // Four channels: per channel a window of zeros, a tie of twos in the second row, a tie across rows, no tie.
+      const v = [0, 1, 2, 3, 0, 1, 5, 3, 0, 2, 2, 4, 0, 2, 5, 1];
+      const x = tf.tensor4d(v.concat(v.map((a) => -a)), [2, 2, 2, 4]);
+      return tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid').mul(tf.tensor1d([1, 2, 3, 4])).sum())(x);
+    });
+  });
 
   it('max pool routes a tie to the first maximum of the window, like cpu', async () => {
     await expectSameOnBoth(() => {

@@ -14,6 +14,8 @@ const cases: [number[], number | number[], boolean][] = [
   [[3, 4, 5], [1, 2], false], // trailing: the original kernel
   [[3, 4, 5], [0, 1, 2], false], // everything: the original kernel
   [[1, 9], 0, false],
+  [[5, 3, 3, 8], [0, 1, 2], false], // inner a multiple of 4: the SIMD kernel
+  [[9, 4], [0], true],
 ];
 
 describe('Sum on wasm (leading axes in one pass, the rest by the original kernel)', () => {
@@ -34,5 +36,15 @@ describe('Sum on wasm (leading axes in one pass, the rest by the original kernel
     });
     await tf.setBackend('wasm');
     await expectNoLeakedTensors(() => tf.tidy(() => tf.sum(tf.ones([5, 4, 3]), [0, 1]).dataSync()));
+  });
+});
+
+describe('our SIMD kernels', () => {
+  it('instantiate over the wasm backend heap (threaded or not), so the SIMD paths above run', async () => {
+    const { simdKernels } = await import('../simd/instance.js');
+    await tf.setBackend('wasm');
+    const k = simdKernels(tf.backend() as never);
+    expect(typeof k?.maxpool_grad_2x2).toBe('function');
+    expect(typeof k?.sum_rows).toBe('function');
   });
 });

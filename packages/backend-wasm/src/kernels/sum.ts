@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { heapOffset, simdKernels } from '../simd/instance.js';
 import { f32, type KernelArgs } from '../wasm-heap.js';
 
 /**
@@ -19,6 +20,11 @@ export function sumLeadingAxes(args: KernelArgs, original: (a: KernelArgs) => tf
   const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
   if (inner * rows === 0) return original(args);
   const out = backend.makeOutput(attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+  const simd = inner % 4 === 0 ? simdKernels(backend) : undefined;
+  if (simd) {
+    simd.sum_rows(heapOffset(backend, x), heapOffset(backend, out), rows, inner);
+    return out;
+  }
   const src = f32(backend, x);
   const dst = f32(backend, out);
   // Four rows at a time into a local accumulator: a quarter of the read-modify-writes of one row at a time.

@@ -1,0 +1,51 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmBackend } from '../wasm-heap.js';
+import { SIMD_KERNELS_PLAIN, SIMD_KERNELS_SHARED } from './kernels.js';
+
+/** The exports of kernels.wat; every pointer is a byte offset into the backend's heap. */
+export interface SimdKernels {
+  maxpool_grad_2x2(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void;
+  sum_rows(x: number, out: number, rows: number, inner: number): void;
+}
+
+// The WebAssembly API, typed here: this package compiles without the DOM lib that declares it.
+type Memory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
+const WA = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: unknown } } }).WebAssembly;
+
+const instances = new WeakMap<Memory, SimdKernels | null>();
+let enabled = process.env.TFPIPE_WASM_SIMD_KERNELS !== '0';
+
+/** Turns our SIMD kernels off (the JavaScript versions run instead): for A/B measurements and tests. */
+export function setSimdKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Our SIMD kernels, instantiated once over this backend's own memory (the threaded build's is shared,
+ * hence two binaries); undefined when off or when the memory cannot be reached, and callers fall back.
+ */
+export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
+  if (!enabled) return undefined;
+  const wasm = (backend as unknown as { wasm?: { wasmMemory?: Memory; asm?: { memory?: Memory } } }).wasm;
+  const memory = wasm?.wasmMemory ?? wasm?.asm?.memory;
+  if (!memory) return undefined;
+  let k = instances.get(memory);
+  if (k === undefined) {
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const module = new WA.Module(Buffer.from(shared ? SIMD_KERNELS_SHARED : SIMD_KERNELS_PLAIN, 'base64'));
+      k = new WA.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+    } catch {
+      k = null; // no wasm SIMD here: the JavaScript kernels serve
+    }
+    instances.set(memory, k);
+  }
+  return k ?? undefined;
+}
+
+/** A tensor's byte offset in the heap. */
+export function heapOffset(backend: WasmBackend, t: TensorInfo): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (!d) throw new Error('tensor data not found on the wasm backend');
+  return d.memoryOffset;
+}
