@@ -14,6 +14,8 @@ const cases: [[number, number, number, number], [number, number, number, number]
   [[3, 7, 11, 1], [2, 4, 1, 5], [3, 2], 'valid'],
   [[2, 28, 28, 1], [3, 3, 1, 8], [1, 1], 'valid'], // MNIST's first layer
   [[2, 1, 16, 4], [1, 3, 4, 6], [1, 2], 'same'], // conv1d as tfjs-layers runs it
+  [[3, 13, 11, 2], [3, 3, 2, 8], [2, 1], 'same'], // few taps, channels a multiple of 4: the SIMD kernel, padded, strided
+  [[1, 6, 6, 1], [2, 2, 1, 12], [1, 1], 'valid'],
 ];
 
 describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm', () => {

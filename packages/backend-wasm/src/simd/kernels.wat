@@ -87,4 +87,87 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop)))
   )
+
+  ;; Filter gradient of a convolution with few taps (T = fh * fw * ci, a first layer), co a multiple of 4:
+  ;; dw[t, o] = sum over output pixels m of x(m, t) * dy[m, o], where x(m, t) is the input under tap t
+  ;; of pixel m (0 where padded). Pixels go in chunks of 16: their T tap values are gathered into g
+  ;; (T * 16 floats of scratch), then each (t, 4 channels) accumulates over the chunk in a register.
+  ;; The caller zeroes dw.
+  (func (export "conv_filter_grad_few_taps")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $g i32)
+    (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $oh i32) (param $ow i32) (param $co i32)
+    (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dwd i32) (param $top i32) (param $left i32)
+    (local $m i32) (local $total i32) (local $chunk i32) (local $mm i32) (local $b i32) (local $y i32) (local $z i32)
+    (local $t i32) (local $taps i32) (local $r i32) (local $q i32) (local $k i32) (local $xr i32) (local $xc i32)
+    (local $val f32) (local $cb i32) (local $cob i32) (local $acc v128) (local $gp i32) (local $dp i32) (local $end i32)
+    (local.set $taps (i32.mul (i32.mul (local.get $fh) (local.get $fw)) (local.get $ci)))
+    (local.set $total (i32.mul (i32.mul (local.get $n) (local.get $oh)) (local.get $ow)))
+    (local.set $cob (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $m (i32.const 0))
+    (block $mdone (loop $mloop
+      (br_if $mdone (i32.ge_u (local.get $m) (local.get $total)))
+      (local.set $chunk (i32.sub (local.get $total) (local.get $m)))
+      (if (i32.gt_u (local.get $chunk) (i32.const 16)) (then (local.set $chunk (i32.const 16))))
+      ;; gather: g[t * 16 + mm] = x(m + mm, t)
+      (local.set $mm (i32.const 0))
+      (block $gdone (loop $gloop
+        (br_if $gdone (i32.ge_u (local.get $mm) (local.get $chunk)))
+        ;; pixel (b, y, z) of m + mm
+        (local.set $z (i32.rem_u (i32.add (local.get $m) (local.get $mm)) (local.get $ow)))
+        (local.set $y (i32.div_u (i32.add (local.get $m) (local.get $mm)) (local.get $ow)))
+        (local.set $b (i32.div_u (local.get $y) (local.get $oh)))
+        (local.set $y (i32.rem_u (local.get $y) (local.get $oh)))
+        (local.set $t (i32.const 0))
+        (local.set $r (i32.const 0))
+        (block $rdone (loop $rloop
+          (br_if $rdone (i32.ge_u (local.get $r) (local.get $fh)))
+          (local.set $xr (i32.add (i32.sub (i32.mul (local.get $y) (local.get $sh)) (local.get $top)) (i32.mul (local.get $r) (local.get $dh))))
+          (local.set $q (i32.const 0))
+          (block $qdone (loop $qloop
+            (br_if $qdone (i32.ge_u (local.get $q) (local.get $fw)))
+            (local.set $xc (i32.add (i32.sub (i32.mul (local.get $z) (local.get $sw)) (local.get $left)) (i32.mul (local.get $q) (local.get $dwd))))
+            (local.set $k (i32.const 0))
+            (block $kdone (loop $kloop
+              (br_if $kdone (i32.ge_u (local.get $k) (local.get $ci)))
+              (local.set $val (f32.const 0))
+              ;; unsigned compares: a negative row/column is a huge number, so one test per bound
+              (if (i32.and (i32.lt_u (local.get $xr) (local.get $h)) (i32.lt_u (local.get $xc) (local.get $w)))
+                (then (local.set $val (f32.load (i32.add (local.get $x) (i32.shl
+                  (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $xr)) (local.get $w)) (local.get $xc)) (local.get $ci)) (local.get $k))
+                  (i32.const 2)))))))
+              (f32.store (i32.add (local.get $g) (i32.shl (i32.add (i32.shl (local.get $t) (i32.const 4)) (local.get $mm)) (i32.const 2))) (local.get $val))
+              (local.set $t (i32.add (local.get $t) (i32.const 1)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $kloop)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $qloop)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $rloop)))
+        (local.set $mm (i32.add (local.get $mm) (i32.const 1)))
+        (br $gloop)))
+      ;; accumulate: dw[t, cb..cb+3] += sum over mm of g[t, mm] * dy[m + mm, cb..cb+3]
+      (local.set $t (i32.const 0))
+      (block $tdone (loop $tloop
+        (br_if $tdone (i32.ge_u (local.get $t) (local.get $taps)))
+        (local.set $cb (i32.const 0))
+        (block $cdone (loop $cloop
+          (br_if $cdone (i32.ge_u (local.get $cb) (local.get $cob)))
+          (local.set $acc (v128.load (i32.add (local.get $dw) (i32.add (i32.mul (local.get $t) (local.get $cob)) (local.get $cb)))))
+          (local.set $gp (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 6))))
+          (local.set $end (i32.add (local.get $gp) (i32.shl (local.get $chunk) (i32.const 2))))
+          (local.set $dp (i32.add (local.get $dy) (i32.add (i32.mul (local.get $m) (local.get $cob)) (local.get $cb))))
+          (block $idone (loop $iloop
+            (br_if $idone (i32.ge_u (local.get $gp) (local.get $end)))
+            (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load32_splat (local.get $gp)) (v128.load (local.get $dp)))))
+            (local.set $gp (i32.add (local.get $gp) (i32.const 4)))
+            (local.set $dp (i32.add (local.get $dp) (local.get $cob)))
+            (br $iloop)))
+          (v128.store (i32.add (local.get $dw) (i32.add (i32.mul (local.get $t) (local.get $cob)) (local.get $cb))) (local.get $acc))
+          (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+          (br $cloop)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tloop)))
+      (local.set $m (i32.add (local.get $m) (local.get $chunk)))
+      (br $mloop)))
+  )
 )
