@@ -13,12 +13,14 @@ import { values } from './test-helpers.js';
 
 const cores = Math.min(availableParallelism(), MAX_WASM_THREADS);
 const script = fileURLToPath(new URL('./__fixtures__/threads-script.ts', import.meta.url));
+// The child's thread count comes from `env` alone, whatever TFPIPE_WASM_THREADS the test run has.
+const { TFPIPE_WASM_THREADS: _, ...baseEnv } = process.env;
 const runScript = (env: Record<string, string>) =>
-  spawnSync(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  spawnSync(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000, env: { ...baseEnv, ...env } });
 
 describe('the multithreaded wasm build in Node', () => {
   it('starts with one XNNPACK thread per core by default, from files written out of the installed bundle', async () => {
-    await useWasmBackend();
+    await useWasmBackend({ threads: 'auto' });
     expect(tf.getBackend()).toBe('wasm');
     expect(wasmThreadsFallbackReason()).toBeUndefined();
     expect(wasmThreadsInUse()).toBe(cores);
