@@ -65,6 +65,12 @@ describe('the multithreaded wasm build in Node', () => {
     expect(resolveWasmThreads('auto')).toBe(cores);
     expect(resolveWasmThreads(64)).toBe(MAX_WASM_THREADS);
     expect(resolveWasmThreads(1)).toBe(1);
+    process.env.TFPIPE_WASM_MAX_THREADS = '1';
+    try {
+      expect(resolveWasmThreads('auto')).toBe(1); // a sweep child's share of the cores caps any request
+    } finally {
+      delete process.env.TFPIPE_WASM_MAX_THREADS;
+    }
     const bad = runScript({ TFPIPE_WASM_THREADS: 'lots' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/TFPIPE_WASM_THREADS must be "auto" or a whole number >= 1, received "lots"/);

@@ -124,11 +124,23 @@ let lastFallback: string | undefined;
 
 /**
  * The thread count a request resolves to (by default: setWasmThreads, else TFPIPE_WASM_THREADS, else
- * 'auto'); 'auto' = the cores Node may use. Capped at MAX_WASM_THREADS.
+ * 'auto'); 'auto' = the cores Node may use. Capped at MAX_WASM_THREADS and TFPIPE_WASM_MAX_THREADS.
  */
 export function resolveWasmThreads(request: number | 'auto' = requested ?? envThreads() ?? 'auto'): number {
   const n = request === 'auto' ? availableParallelism() : request;
-  return Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(n)));
+  return Math.max(1, Math.min(MAX_WASM_THREADS, envMaxThreads(), Math.floor(n)));
+}
+
+/**
+ * TFPIPE_WASM_MAX_THREADS caps every request: a process that shares the machine with others (a sweep's trial
+ * children) gets its share of the cores, whatever its model asks for.
+ */
+function envMaxThreads(): number {
+  const v = process.env.TFPIPE_WASM_MAX_THREADS;
+  if (v === undefined || v === '') return MAX_WASM_THREADS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TFPIPE_WASM_MAX_THREADS must be a whole number >= 1, received "${v}"`);
+  return n;
 }
 
 /**

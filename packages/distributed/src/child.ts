@@ -45,6 +45,17 @@ export interface RunInChildOptions {
 export interface ChildOptions extends RunInChildOptions {
   runner: RunnerRef;
   execArgv?: string[];
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The environment for `parallel` trial children on this machine: each one's wasm backend may use its
+ * share of the cores (TFPIPE_WASM_MAX_THREADS), so trials at once never start more threads than cores.
+ */
+export function sharedCoresEnv(parallel: number, cores: number): NodeJS.ProcessEnv {
+  if (process.env.TFPIPE_WASM_MAX_THREADS) return process.env;
+  return { ...process.env, TFPIPE_WASM_MAX_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, parallel)))) };
 }
 
 /**
@@ -58,10 +69,11 @@ export class TrialProcess {
   private exitInfo: string | undefined;
   busy = false;
 
-  constructor(runner: RunnerRef, execArgv?: string[]) {
+  constructor(runner: RunnerRef, execArgv?: string[], env?: NodeJS.ProcessEnv) {
     const entry = workerEntryPath();
     this.child = fork(entry, ['trial', '--runner', runner], {
       execPath: process.execPath,
+      ...(env ? { env } : {}),
       execArgv: execArgv ?? childExecArgv(entry),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
@@ -157,6 +169,7 @@ export class TrialProcessPool {
   constructor(
     private readonly runner: RunnerRef,
     private readonly execArgv?: string[],
+    private readonly env?: NodeJS.ProcessEnv,
   ) {}
 
   /** Picks (synchronously) the process for the next trial, so that concurrent calls never share one. */
@@ -164,7 +177,7 @@ export class TrialProcessPool {
     for (let i = this.procs.length - 1; i >= 0; i--) if (!this.procs[i]!.alive) this.procs.splice(i, 1);
     let proc = this.procs.find((p) => !p.busy);
     if (!proc) {
-      proc = new TrialProcess(this.runner, this.execArgv);
+      proc = new TrialProcess(this.runner, this.execArgv, this.env);
       this.procs.push(proc);
     }
     proc.busy = true;
@@ -178,7 +191,7 @@ export class TrialProcessPool {
 
 /** Runs one trial in a fresh child process (`process.execPath` with this process's flags), then lets it exit. */
 export async function runTrialInChild(trial: Trial, options: ChildOptions): Promise<TrialResult> {
-  const proc = new TrialProcess(options.runner, options.execArgv);
+  const proc = new TrialProcess(options.runner, options.execArgv, options.env);
   try {
     return await proc.run(trial, options);
   } finally {

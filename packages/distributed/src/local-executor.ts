@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { TrialProcessPool, runTrialInChild } from './child.js';
+import { TrialProcessPool, runTrialInChild, sharedCoresEnv } from './child.js';
 import { executeTrial } from './harness.js';
 import type { Executor, ExecutorRunOptions, RunnerRef, Trial, TrialResult, TrialRunner } from './types.js';
 import { sleep } from './_sleep.js';
@@ -37,7 +37,8 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
       if (run.signal?.aborted) onOuterAbort();
       run.signal?.addEventListener('abort', onOuterAbort, { once: true });
       const inProcess = typeof options.runner === 'function' ? options.runner : undefined;
-      const pool = new TrialProcessPool(typeof options.runner === 'string' ? options.runner : '', options.execArgv);
+      const env = sharedCoresEnv(parallel, availableParallelism());
+      const pool = new TrialProcessPool(typeof options.runner === 'string' ? options.runner : '', options.execArgv, env);
 
       const once = async (trial: Trial, attempt: number): Promise<TrialResult> => {
         if (inProcess) {
@@ -55,6 +56,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
             attempt,
             signal: stop.signal,
             ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+            env,
           });
         }
         const proc = pool.acquire();

@@ -1,5 +1,5 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -54,10 +54,12 @@ describe('local executor (child processes)', () => {
       expect(row.status).toBe('completed');
       expect(row.metric).toBeCloseTo(-((x - 0.3) ** 2) - (y - 2) ** 2, 12);
       // Each trial ran in a child process of ours (at most `parallel` of them), with its own seed.
-      const starts = await readJsonLines<{ pid: number; ppid: number }>(join(sweepDir, 'trials', row.id, 'starts.jsonl'));
+      const starts = await readJsonLines<{ pid: number; ppid: number; maxThreads: string | null }>(join(sweepDir, 'trials', row.id, 'starts.jsonl'));
       expect(starts).toHaveLength(1);
       expect(starts[0]!.pid).not.toBe(process.pid);
       expect(starts[0]!.ppid).toBe(process.pid);
+      // Two trials at once share the cores: each child's wasm backend may use half of them.
+      expect(starts[0]!.maxThreads).toBe(process.env.TFPIPE_WASM_MAX_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / 2))));
       expect(row.worker).toBe(`local:${starts[0]!.pid}`);
       pids.add(starts[0]!.pid);
       expect(row.metrics.seed).toBe(row.seed);

@@ -22,8 +22,9 @@ export function score(x: number, y: number): number {
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOutput> {
   const config = trial.config as QuadraticConfig;
   await mkdir(ctx.runDir, { recursive: true });
-  // Every start is recorded with the process that ran it and its parent (the queue worker).
-  await appendFile(join(ctx.runDir, 'starts.jsonl'), `${JSON.stringify({ pid: process.pid, ppid: process.ppid, at: Date.now() })}\n`);
+  // Every start is recorded with the process that ran it, its parent (the queue worker) and its share of the cores.
+  const maxThreads = process.env.TFPIPE_WASM_MAX_THREADS ?? null;
+  await appendFile(join(ctx.runDir, 'starts.jsonl'), `${JSON.stringify({ pid: process.pid, ppid: process.ppid, at: Date.now(), maxThreads })}\n`);
   const starts = (await readFile(join(ctx.runDir, 'starts.jsonl'), 'utf8')).trim().split('\n').length;
   const work = config.work ?? {};
   if (work.ms) {
