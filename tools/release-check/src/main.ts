@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { publint } from 'publint';
 
 const root = resolve(import.meta.dirname, '../../..');
-const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
 interface Pkg {
   name: string;
@@ -73,6 +74,28 @@ const help = run(join(app, 'node_modules/.bin/pipeline'), ['--help'], app);
 if (!/run\b[\s\S]*validate[\s\S]*serve/.test(help)) throw new Error(`pipeline --help did not list the verbs:\n${help}`);
 JSON.parse(run(join(app, 'node_modules/.bin/pipeline'), ['schema'], app));
 console.log('the pipeline binary runs (--help, schema)');
+
+// The installed packages train on wasm with the threaded build, written out of the installed tfjs bundle into
+// a fresh cache folder (no leftovers from this checkout), and the script then exits on its own.
+writeFileSync(
+  join(app, 'train.mjs'),
+  `import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { MAX_WASM_THREADS, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsInUse } from '@tfpipe/backend-wasm';
+await useWasmBackend();
+const model = tfl.sequential({ layers: [
+  tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] }),
+  tfl.layers.maxPooling2d({ poolSize: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: 'softmax' }) ] });
+model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+const h = await model.fit(tf.randomNormal([8, 8, 8, 1]), tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], 'int32'), 2), { epochs: 2, verbose: 0 });
+const expected = Math.min(availableParallelism(), MAX_WASM_THREADS);
+if (wasmThreadsInUse() !== expected) throw new Error('wasm threads ' + wasmThreadsInUse() + ', expected ' + expected + ' (fallback: ' + wasmThreadsFallbackReason() + ')');
+console.log('a CNN trains on wasm with ' + wasmThreadsInUse() + ' thread(s) from the installed packages (loss ' + h.history.loss.map((l) => l.toFixed(3)).join(' -> ') + ')');
+`,
+);
+const cacheDir = mkdtempSync(join(tmpdir(), 'tfpipe-cache-'));
+console.log(run('node', ['train.mjs'], app, { ...process.env, TFPIPE_CACHE_DIR: cacheDir, TFPIPE_WASM_THREADS: '' }).trim());
 
 writeFileSync(join(app, 'check.ts'), `${imports}\nexport const all = [${pkgs.map((_, i) => `m${i}`).join(', ')}];\n`);
 writeFileSync(
