@@ -1,7 +1,7 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,8 @@ describe('pipeline run on slices', () => {
     const { dir, r } = await run('iris-logistic', ['train.epochs=40']);
     expect(r.code, r.stderr).toBe(0);
     expectCompleteRun(dir);
+    // No convolution: the wasm backend runs one thread (more would only add hand-off costs).
+    if (!process.env.TFPIPE_WASM_THREADS) expect(r.stderr + r.stdout).toMatch(/backend: wasm \(1 thread\)/);
     const model = await readJson<{ modelTopology: unknown }>(join(dir, 'model/model.json'));
     // One dense layer: the only kernel is [4 features, 3 classes].
     expect(JSON.stringify(model)).toMatch(/"shape":\[4,3\]/);
@@ -139,6 +141,9 @@ describe('pipeline run on slices', () => {
     const { dir, r } = await run('mnist-cnn-zoo', ['data.source.limit=300', 'data.split.test.source.limit=200', 'train.epochs=2', 'evaluate.gates={}']);
     expect(r.code, r.stderr).toBe(0);
     expectCompleteRun(dir);
+    // A CNN: the wasm backend's threaded build, one thread per core (at most 8).
+    const cores = Math.min(availableParallelism(), 8);
+    if (!process.env.TFPIPE_WASM_THREADS) expect(r.stderr + r.stdout).toMatch(new RegExp(`backend: wasm \\(${cores} thread${cores === 1 ? '' : 's'}\\)`));
     const resolved = await readFile(join(dir, 'config.resolved.yaml'), 'utf8');
     // From configs/mnist-data.yaml and configs/adam-fast.yaml, merged under the example's own values.
     expect(resolved).toMatch(/t10k-images-idx3-ubyte/);
