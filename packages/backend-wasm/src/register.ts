@@ -6,6 +6,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-back
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
+import { batchMatMul } from './kernels/batch-matmul.js';
 import { identity } from './kernels/identity.js';
 import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
@@ -28,6 +29,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.Sum,
   tf.Slice,
   tf.Identity,
+  tf.BatchMatMul,
 ] as const;
 
 type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
@@ -44,6 +46,9 @@ function kernels(): Kernel[] {
   const sumSetup = originals.get(tf.Sum)?.setupFunc;
   const originalSlice = originals.get(tf.Slice)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
   const originalIdentity = originals.get(tf.Identity)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  const originalMatMul = originals.get(tf.BatchMatMul)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  // The original wraps its C function in its setup: keep it.
+  const matMulSetup = originals.get(tf.BatchMatMul)?.setupFunc;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
@@ -58,6 +63,9 @@ function kernels(): Kernel[] {
     depthwiseInputConfig,
     unsortedSegmentSumConfig,
     einsumConfig,
+    ...(originalMatMul
+      ? [{ kernelName: tf.BatchMatMul, kernelFunc: (args: KernelArgs) => batchMatMul(args, originalMatMul), ...(matMulSetup ? { setupFunc: matMulSetup } : {}) }]
+      : []),
     ...(originalIdentity ? [{ kernelName: tf.Identity, kernelFunc: (args: KernelArgs) => identity(args, originalIdentity) }] : []),
     ...(originalSlice ? [{ kernelName: tf.Slice, kernelFunc: (args: KernelArgs) => slice(args, originalSlice) }] : []),
     ...(originalSum ? [{ kernelName: tf.Sum, kernelFunc: (args: KernelArgs) => sumLeadingAxes(args, originalSum), ...(sumSetup ? { setupFunc: sumSetup } : {}) }] : []),

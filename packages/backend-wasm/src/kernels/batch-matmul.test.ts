@@ -1,0 +1,37 @@
+// Types of the chained tensor methods (x.mul(y)); installChainedOps() from @tfpipe/core puts them in place at run time.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeakedTensors } from '@tfpipe/test-utils';
+import { describe, it } from 'vitest';
+import { expectSameOnBoth, values, valueAndGrads } from '../test-helpers.js';
+
+const cases: [number[], number[], boolean, boolean][] = [
+  [[32, 64], [32, 256], true, false], // an LSTM step's dW = x^T dz
+  [[32, 256], [64, 256], false, true], // its dx = dz W^T
+  [[5, 7], [9, 7], false, true],
+  [[7, 5], [9, 7], true, true],
+  [[3, 6, 4], [3, 6, 5], true, false], // batched
+  [[4, 6], [6, 3], false, false], // no flag: the original kernel
+];
+
+describe('BatchMatMul on wasm (transposes done as a transpose + plain product)', () => {
+  for (const [as, bs, ta, tb] of cases) {
+    it(`matches cpu: a [${as}]${ta ? 'ᵀ' : ''} x b [${bs}]${tb ? 'ᵀ' : ''}, values and gradients`, async () => {
+      await expectSameOnBoth(() => {
+        const a = tf.tensor(values(as, 11), as);
+        const b = tf.tensor(values(bs, 12), bs);
+        return valueAndGrads((x, y) => tf.matMul(x!, y!, ta, tb), [a, b]);
+      }, 1e-4, 1e-4);
+    });
+  }
+
+  it('broadcasts batch dimensions like cpu (values: tfjs-core has no gradient for a broadcast batch)', async () => {
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([2, 4, 6], 13), [2, 4, 6]), tf.tensor(values([1, 5, 6], 14), [1, 5, 6]), false, true));
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 6, 4], 15), [1, 6, 4]), tf.tensor(values([3, 6, 5], 16), [3, 6, 5]), true, false));
+  });
+
+  it('leaks nothing', async () => {
+    await tf.setBackend('wasm');
+    await expectNoLeakedTensors(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 4]), false, true).dataSync()));
+  });
+});
