@@ -8,6 +8,7 @@ import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { batchMatMul } from './kernels/batch-matmul.js';
 import { identity } from './kernels/identity.js';
+import { transpose } from './kernels/transpose.js';
 import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
@@ -30,6 +31,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.Slice,
   tf.Identity,
   tf.BatchMatMul,
+  tf.Transpose,
 ] as const;
 
 type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
@@ -49,6 +51,8 @@ function kernels(): Kernel[] {
   const originalMatMul = originals.get(tf.BatchMatMul)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
   // The original wraps its C function in its setup: keep it.
   const matMulSetup = originals.get(tf.BatchMatMul)?.setupFunc;
+  const originalTranspose = originals.get(tf.Transpose)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  const transposeSetup = originals.get(tf.Transpose)?.setupFunc;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
@@ -65,6 +69,9 @@ function kernels(): Kernel[] {
     einsumConfig,
     ...(originalMatMul
       ? [{ kernelName: tf.BatchMatMul, kernelFunc: (args: KernelArgs) => batchMatMul(args, originalMatMul), ...(matMulSetup ? { setupFunc: matMulSetup } : {}) }]
+      : []),
+    ...(originalTranspose
+      ? [{ kernelName: tf.Transpose, kernelFunc: (args: KernelArgs) => transpose(args, originalTranspose), ...(transposeSetup ? { setupFunc: transposeSetup } : {}) }]
       : []),
     ...(originalIdentity ? [{ kernelName: tf.Identity, kernelFunc: (args: KernelArgs) => identity(args, originalIdentity) }] : []),
     ...(originalSlice ? [{ kernelName: tf.Slice, kernelFunc: (args: KernelArgs) => slice(args, originalSlice) }] : []),
