@@ -10,7 +10,12 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[32, 256], [64, 256], false, true], // its dx = dz W^T
   [[5, 7], [9, 7], false, true],
   [[7, 5], [9, 7], true, true],
-  [[3, 6, 4], [3, 6, 5], true, false], // batched
+  [[3, 6, 4], [3, 6, 5], true, false], // batched, 5 columns: transposed, then the stock kernel
+  [[6, 5, 8], [6, 8, 12], false, false], // batched, columns a multiple of 4: our SIMD kernel
+  [[8, 12, 4], [8, 12, 16], true, false], // attention's gradient shapes, SIMD after the transpose
+  [[8, 12, 16], [8, 12, 16], false, true],
+  [[2, 3, 6, 4], [2, 3, 4, 8], false, false], // two batch axes (attention: batch x heads)
+  [[2, 3, 6, 4], [2, 3, 6, 8], true, false],
   [[4, 6], [6, 3], false, false], // no flag: the original kernel
 ];
 
@@ -28,6 +33,8 @@ describe('BatchMatMul on wasm (transposes done as a transpose + plain product)',
   it('broadcasts batch dimensions like cpu (values: tfjs-core has no gradient for a broadcast batch)', async () => {
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([2, 4, 6], 13), [2, 4, 6]), tf.tensor(values([1, 5, 6], 14), [1, 5, 6]), false, true));
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 6, 4], 15), [1, 6, 4]), tf.tensor(values([3, 6, 5], 16), [3, 6, 5]), true, false));
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 5, 7], 17), [1, 5, 7]), tf.tensor(values([4, 7, 8], 18), [4, 7, 8]))); // SIMD, A broadcast
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([3, 5, 7], 19), [3, 5, 7]), tf.tensor(values([1, 7, 4], 20), [1, 7, 4]))); // SIMD, B broadcast
   });
 
   it('leaks nothing', async () => {

@@ -6,6 +6,7 @@ import { SIMD_KERNELS_PLAIN, SIMD_KERNELS_SHARED } from './kernels.js';
 export interface SimdKernels {
   maxpool_grad_2x2(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void;
   sum_rows(x: number, out: number, rows: number, inner: number): void;
+  batch_matmul(a: number, b: number, c: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
   conv_filter_grad_few_taps(
     x: number, dy: number, dw: number, g: number,
     n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
