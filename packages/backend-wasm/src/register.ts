@@ -7,6 +7,7 @@ import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise
 import { einsumConfig } from './kernels/einsum.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { batchMatMul } from './kernels/batch-matmul.js';
+import { gatherV2 } from './kernels/gather.js';
 import { identity } from './kernels/identity.js';
 import { transpose } from './kernels/transpose.js';
 import { slice } from './kernels/slice.js';
@@ -32,6 +33,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.Identity,
   tf.BatchMatMul,
   tf.Transpose,
+  tf.GatherV2,
 ] as const;
 
 type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
@@ -53,6 +55,8 @@ function kernels(): Kernel[] {
   const matMulSetup = originals.get(tf.BatchMatMul)?.setupFunc;
   const originalTranspose = originals.get(tf.Transpose)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
   const transposeSetup = originals.get(tf.Transpose)?.setupFunc;
+  const originalGather = originals.get(tf.GatherV2)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
+  const gatherSetup = originals.get(tf.GatherV2)?.setupFunc;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
@@ -72,6 +76,9 @@ function kernels(): Kernel[] {
       : []),
     ...(originalTranspose
       ? [{ kernelName: tf.Transpose, kernelFunc: (args: KernelArgs) => transpose(args, originalTranspose), ...(transposeSetup ? { setupFunc: transposeSetup } : {}) }]
+      : []),
+    ...(originalGather
+      ? [{ kernelName: tf.GatherV2, kernelFunc: (args: KernelArgs) => gatherV2(args, originalGather), ...(gatherSetup ? { setupFunc: gatherSetup } : {}) }]
       : []),
     ...(originalIdentity ? [{ kernelName: tf.Identity, kernelFunc: (args: KernelArgs) => identity(args, originalIdentity) }] : []),
     ...(originalSlice ? [{ kernelName: tf.Slice, kernelFunc: (args: KernelArgs) => slice(args, originalSlice) }] : []),
