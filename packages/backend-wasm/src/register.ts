@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers the 'wasm' backend and its own kernels first, so ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm';
 import { installChainedOps } from '@tfpipe/core';
+import { batchMatMul } from './kernels/batch-matmul.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-backprop.js';
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
-import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
-import { batchMatMul } from './kernels/batch-matmul.js';
 import { gatherV2 } from './kernels/gather.js';
 import { identity } from './kernels/identity.js';
-import { transpose } from './kernels/transpose.js';
+import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
+import { transpose } from './kernels/transpose.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
 import { installThreadedWasm, setWasmThreads } from './threaded.js';
 import type { KernelArgs } from './wasm-heap.js';
@@ -36,33 +36,44 @@ export const WASM_TRAINING_KERNELS = [
   tf.GatherV2,
 ] as const;
 
-type Kernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo; setupFunc?: tf.KernelSetupFunc };
+type Kernel = {
+  kernelName: string;
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo;
+  setupFunc?: tf.KernelSetupFunc;
+};
 
 /** What tfjs-backend-wasm had registered under the names we replace (kept for fallbacks and for unregister). */
 const originals = new Map<string, tf.KernelConfig | undefined>();
 let registered = false;
 
+type KernelFn = (args: KernelArgs) => tf.TensorInfo;
+
+/**
+ * Ours in front of what tfjs-backend-wasm registered under `name`, which it falls back to for the cases it
+ * does not take. The original's setup is kept: it binds the C function the fallback calls on a fresh
+ * backend. Nothing is registered if the original is missing.
+ */
+function around(name: string, kernel: (args: KernelArgs, original: KernelFn) => tf.TensorInfo): Kernel[] {
+  const original = originals.get(name);
+  if (!original) return [];
+  const fn = original.kernelFunc as unknown as KernelFn;
+  return [
+    {
+      kernelName: name,
+      kernelFunc: (args) => kernel(args, fn),
+      ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
+    },
+  ];
+}
+
 function kernels(): Kernel[] {
   const originalInput = originals.get(tf.Conv2DBackpropInput);
-  const slowInput = originalInput?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  const originalSum = originals.get(tf.Sum)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  // The original Sum wraps its C function in its setup: keep it, every other sum still runs there.
-  const sumSetup = originals.get(tf.Sum)?.setupFunc;
-  const originalSlice = originals.get(tf.Slice)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  const originalIdentity = originals.get(tf.Identity)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  const originalMatMul = originals.get(tf.BatchMatMul)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  // The original wraps its C function in its setup: keep it.
-  const matMulSetup = originals.get(tf.BatchMatMul)?.setupFunc;
-  const originalTranspose = originals.get(tf.Transpose)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  const transposeSetup = originals.get(tf.Transpose)?.setupFunc;
-  const originalGather = originals.get(tf.GatherV2)?.kernelFunc as ((a: KernelArgs) => tf.TensorInfo) | undefined;
-  const gatherSetup = originals.get(tf.GatherV2)?.setupFunc;
   return [
     { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
     {
       kernelName: tf.Conv2DBackpropInput,
-      kernelFunc: (args) => conv2DBackpropInput(args, slowInput),
-      // The original's setup wraps its C function; keep it so the fallback works on a fresh backend.
+      kernelFunc: (args) =>
+        conv2DBackpropInput(args, originalInput?.kernelFunc as unknown as KernelFn | undefined),
       ...(originalInput?.setupFunc ? { setupFunc: originalInput.setupFunc } : {}),
     },
     maxPoolGradConfig,
@@ -71,18 +82,12 @@ function kernels(): Kernel[] {
     depthwiseInputConfig,
     unsortedSegmentSumConfig,
     einsumConfig,
-    ...(originalMatMul
-      ? [{ kernelName: tf.BatchMatMul, kernelFunc: (args: KernelArgs) => batchMatMul(args, originalMatMul), ...(matMulSetup ? { setupFunc: matMulSetup } : {}) }]
-      : []),
-    ...(originalTranspose
-      ? [{ kernelName: tf.Transpose, kernelFunc: (args: KernelArgs) => transpose(args, originalTranspose), ...(transposeSetup ? { setupFunc: transposeSetup } : {}) }]
-      : []),
-    ...(originalGather
-      ? [{ kernelName: tf.GatherV2, kernelFunc: (args: KernelArgs) => gatherV2(args, originalGather), ...(gatherSetup ? { setupFunc: gatherSetup } : {}) }]
-      : []),
-    ...(originalIdentity ? [{ kernelName: tf.Identity, kernelFunc: (args: KernelArgs) => identity(args, originalIdentity) }] : []),
-    ...(originalSlice ? [{ kernelName: tf.Slice, kernelFunc: (args: KernelArgs) => slice(args, originalSlice) }] : []),
-    ...(originalSum ? [{ kernelName: tf.Sum, kernelFunc: (args: KernelArgs) => sumLeadingAxes(args, originalSum), ...(sumSetup ? { setupFunc: sumSetup } : {}) }] : []),
+    ...around(tf.BatchMatMul, batchMatMul),
+    ...around(tf.Transpose, transpose),
+    ...around(tf.GatherV2, gatherV2),
+    ...around(tf.Identity, identity),
+    ...around(tf.Slice, slice),
+    ...around(tf.Sum, sumLeadingAxes),
   ];
 }
 
@@ -98,7 +103,11 @@ export function registerWasmTrainingKernels(): void {
   }
   for (const k of kernels()) {
     if (tf.getKernel(k.kernelName, WASM_BACKEND)) tf.unregisterKernel(k.kernelName, WASM_BACKEND);
-    tf.registerKernel({ ...k, backendName: WASM_BACKEND, kernelFunc: k.kernelFunc as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      ...k,
+      backendName: WASM_BACKEND,
+      kernelFunc: k.kernelFunc as unknown as tf.KernelFunc,
+    });
   }
   registered = true;
 }
