@@ -109,12 +109,13 @@ function unrefWorkers(module: EmscriptenModule): void {
   for (const w of [...(p?.runningWorkers ?? []), ...(p?.unusedWorkers ?? [])]) w.unref?.();
 }
 
-function envThreads(): number | 'auto' | undefined {
-  const v = process.env.TFPIPE_WASM_THREADS;
+/** A thread count from the environment: undefined when unset; 'auto' where allowed; else a whole number >= 1. */
+function envCount(name: string, allowAuto: boolean): number | 'auto' | undefined {
+  const v = process.env[name];
   if (v === undefined || v === '') return undefined;
-  if (v === 'auto') return 'auto';
+  if (allowAuto && v === 'auto') return 'auto';
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`TFPIPE_WASM_THREADS must be "auto" or a whole number >= 1, received "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be ${allowAuto ? '"auto" or ' : ''}a whole number >= 1, received "${v}"`);
   return n;
 }
 
@@ -126,21 +127,12 @@ let lastFallback: string | undefined;
  * The thread count a request resolves to (by default: setWasmThreads, else TFPIPE_WASM_THREADS, else
  * 'auto'); 'auto' = the cores Node may use. Capped at MAX_WASM_THREADS and TFPIPE_WASM_MAX_THREADS.
  */
-export function resolveWasmThreads(request: number | 'auto' = requested ?? envThreads() ?? 'auto'): number {
+export function resolveWasmThreads(request: number | 'auto' = requested ?? envCount('TFPIPE_WASM_THREADS', true) ?? 'auto'): number {
   const n = request === 'auto' ? availableParallelism() : request;
-  return Math.max(1, Math.min(MAX_WASM_THREADS, envMaxThreads(), Math.floor(n)));
-}
-
-/**
- * TFPIPE_WASM_MAX_THREADS caps every request: a process that shares the machine with others (a sweep's trial
- * children) gets its share of the cores, whatever its model asks for.
- */
-function envMaxThreads(): number {
-  const v = process.env.TFPIPE_WASM_MAX_THREADS;
-  if (v === undefined || v === '') return MAX_WASM_THREADS;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`TFPIPE_WASM_MAX_THREADS must be a whole number >= 1, received "${v}"`);
-  return n;
+  // TFPIPE_WASM_MAX_THREADS caps every request: a process that shares the machine with others (a sweep's
+  // trial children) gets its share of the cores, whatever its model asks for.
+  const cap = (envCount('TFPIPE_WASM_MAX_THREADS', false) as number | undefined) ?? MAX_WASM_THREADS;
+  return Math.max(1, Math.min(MAX_WASM_THREADS, cap, Math.floor(n)));
 }
 
 /**
