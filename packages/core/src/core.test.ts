@@ -18,6 +18,7 @@ import {
   resolveDataPath,
   useBackend,
   writeFileAtomic,
+  zodIssues,
 } from './index.js';
 
 describe('errors', () => {
@@ -30,6 +31,22 @@ describe('errors', () => {
       location: { file: 'pipeline.yaml', line: 14, column: 11 },
     });
     expect(s).toBe('train.earlyStopping.mode: invalid value; received "mx"; expected "min" | "max" (pipeline.yaml:14:11)');
+  });
+});
+
+describe('zodIssues', () => {
+  it('gives each problem its full path, the value received and what is allowed; an unknown key its own line with did-you-mean', () => {
+    const schema = z.object({ mode: z.enum(['min', 'max']), rate: z.number(), nested: z.object({ patience: z.number() }).strict() }).strict();
+    const raw = { mode: 'maxx', rate: 'fast', nested: { patince: 3, patience: 1 }, extra: 1 };
+    const r = schema.safeParse(raw);
+    expect(r.success).toBe(false);
+    const issues = zodIssues(r.error!, schema, ['train', 'earlyStopping'], raw);
+    const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i]));
+    expect(byPath['train.earlyStopping.mode']).toMatchObject({ received: 'maxx', expected: '"min" | "max"' });
+    expect(byPath['train.earlyStopping.rate']).toMatchObject({ received: 'fast', expected: 'number' });
+    expect(byPath['train.earlyStopping.nested.patince']).toMatchObject({ message: 'unknown option', suggestion: 'patience', expected: 'patience' });
+    expect(byPath['train.earlyStopping.extra']).toMatchObject({ message: 'unknown option', expected: 'mode, rate, nested' });
+    expect(formatIssue(byPath['train.earlyStopping.nested.patince']!)).toMatch(/patince[\s\S]*patience/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createRng, hashSeed, TfpipeError } from '@tfpipe/core';
+import { createRng, hashSeed, TfpipeError, zodIssues } from '@tfpipe/core';
 import { z } from 'zod';
 import { Dataset } from './dataset.js';
 import { openSource, sourceSchema } from './registry.js';
@@ -102,7 +102,7 @@ export function splitDataset(rows: Dataset<Row>, split: SplitConfig, options: Sp
   const path = options.path ?? ['data', 'split'];
   const parsed = splitSchema.safeParse(split);
   if (!parsed.success) {
-    throw TfpipeError.fromIssues(parsed.error.issues.map((i) => ({ path: [...path, ...(i.path as (string | number)[])], message: i.message })));
+    throw TfpipeError.fromIssues(zodIssues(parsed.error, splitSchema, path, split));
   }
   const s = parsed.data;
   const seed = hashSeed(s.seed ?? options.seed);

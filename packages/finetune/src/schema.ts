@@ -1,4 +1,4 @@
-import { TfpipeError } from '@tfpipe/core';
+import { TfpipeError, zodIssues } from '@tfpipe/core';
 import { z } from 'zod';
 import { freezeSpecSchema } from './freeze.js';
 import { finetuneHeadSchema } from './head.js';
@@ -31,11 +31,5 @@ export type FinetuneConfigInput = z.input<typeof finetuneSchema>;
 export function parseFinetuneConfig(input: unknown): FinetuneConfig {
   const r = finetuneSchema.safeParse(input);
   if (r.success) return r.data;
-  throw TfpipeError.fromIssues(
-    r.error.issues.map((i) => ({
-      path: ['finetune', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-      message: i.message,
-      ...('input' in i && i.input !== undefined ? { received: i.input } : {}),
-    })),
-  );
+  throw TfpipeError.fromIssues(zodIssues(r.error, finetuneSchema, ['finetune'], input));
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Batch, TfpipeError, writeFileAtomic } from '@tfpipe/core';
+import { type Batch, TfpipeError, writeFileAtomic, zodIssues } from '@tfpipe/core';
 import { type Callback, type EpochLog, type FitOptions, type FitResult, fit, parseTrainConfig, type TrainConfig, type TrainConfigInput } from '@tfpipe/trainer';
 import { z } from 'zod';
 import { countParams, type FreezeSpec, freezeLayers, freezeSpecSchema, frozenBatchNormInference, selectLayers, unfreezeLayers, unfreezeSpecSchema } from './freeze.js';
@@ -58,7 +58,7 @@ export async function runStages(model: tfl.LayersModel, options: RunStagesOption
   const path = options.path ?? ['finetune', 'stages'];
   const stages = (options.stages ?? [{ epochs: base.epochs }]).map((s, i) => {
     const r = stageSchema.safeParse(s);
-    if (!r.success) throw TfpipeError.fromIssues(r.error.issues.map((x) => ({ path: [...path, i, ...x.path.map(String)], message: x.message })));
+    if (!r.success) throw TfpipeError.fromIssues(zodIssues(r.error, stageSchema, [...path, i], s));
     return r.data;
   });
   const sel = options.freezable ? { layers: options.freezable } : {};

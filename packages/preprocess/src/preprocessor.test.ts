@@ -155,9 +155,10 @@ describe('Preprocessor config checks', () => {
         ['preprocess', 0, 'type'],
         ['preprocess', 1, 'scale'],
         ['preprocess', 2, 'columns'],
-        ['preprocess', 3],
+        ['preprocess', 3, 'mx'], // the unknown key itself, with the known ones and a did-you-mean
       ]);
       expect(issues[0]!.suggestion).toBe('standardize');
+      expect(issues[3]!.suggestion).toBe('max');
       expect((e as Error).message).toContain('mx');
     }
   });

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TfpipeError, writeJsonAtomic, type Issue } from '@tfpipe/core';
+import { TfpipeError, writeJsonAtomic, type Issue, zodIssues } from '@tfpipe/core';
 import type { ColumnInfo, Row } from './_row.js';
-import { zodIssues } from './_zod.js';
 import type { Column } from './columns.js';
 import { createTransformRegistry, type TransformRegistry } from './registry.js';
 import type { ApplyOptions, Fitter, Transform, TransformEntry } from './transform.js';
@@ -62,7 +61,7 @@ export class Preprocessor {
       }
       const parsed = entry.schema.safeParse(item);
       if (!parsed.success) {
-        issues.push(...zodIssues(parsed.error, [...path, index], item));
+        issues.push(...zodIssues(parsed.error, entry.schema, [...path, index], item));
         return;
       }
       configs.push(parsed.data as PreprocessorState['transforms'][number]['config']);

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { TfpipeError, type Batch, type InputSpec, type TaskSpec, type Tensors } from '@tfpipe/core';
+import { TfpipeError, type Batch, type InputSpec, type TaskSpec, type Tensors, zodIssues } from '@tfpipe/core';
 import type { ColumnInfo, Row, Value } from './_row.js';
 import type { Column } from './columns.js';
 import { type FeaturesConfig, type FeaturesInput, featuresSchema, type InputLayout, layoutInputs } from './features.js';
 import { fitLabels, type LabelState, labelColumns, labelsWithoutFit, missingLabel } from './labels.js';
 import { isMissing } from './transform.js';
-import { zodIssues } from './_zod.js';
 
 /** One decoded prediction. */
 export type Prediction =
@@ -27,7 +26,7 @@ function parseSpec(spec: FeaturesInput | FeaturesConfig | Record<string, unknown
   const keys = Object.keys(featuresSchema.shape);
   const picked = Object.fromEntries(Object.entries(spec).filter(([k]) => keys.includes(k)));
   const parsed = featuresSchema.safeParse(picked);
-  if (!parsed.success) throw TfpipeError.fromIssues(zodIssues(parsed.error, base, picked));
+  if (!parsed.success) throw TfpipeError.fromIssues(zodIssues(parsed.error, featuresSchema, base, picked));
   return parsed.data;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TfpipeError } from '@tfpipe/core';
+import { TfpipeError, zodIssues } from '@tfpipe/core';
 import { earlyStoppingSchema } from './early-stopping.js';
 import { lossSchema } from './losses.js';
 import { optimizerSchema } from './optimizers.js';
@@ -96,10 +96,5 @@ export type TrainConfigInput = z.input<typeof trainSchema>;
 export function parseTrainConfig(input: unknown): TrainConfig {
   const r = trainSchema.safeParse(input);
   if (r.success) return r.data;
-  throw TfpipeError.fromIssues(
-    r.error.issues.map((i) => ({
-      path: ['train', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-      message: i.message,
-    })),
-  );
+  throw TfpipeError.fromIssues(zodIssues(r.error, trainSchema, ['train'], input));
 }
