@@ -14,5 +14,6 @@ export { resolveDataPath, findPackageDir } from './paths.js';
 export { countTensors, measureLeak, assertNoLeak } from './leak.js';
 export { installChainedOps } from './chained-ops.js';
 export { silentLogger, consoleLogger } from './types.js';
-export { defaultLossForTask } from './task.js';
+export { defaultLossForTask, LOSS_NAMES } from './task.js';
+export type { LossName } from './task.js';
 export type { Batch, Tensors, Direction, StreamingMetric, TaskSpec, InputSpec, Logger } from './types.js';

@@ -1,15 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { TfpipeError, didYouMean } from '@tfpipe/core';
+import { LOSS_NAMES, type LossName, TfpipeError, didYouMean } from '@tfpipe/core';
 
-export const LOSS_NAMES = [
-  'categoricalCrossentropy',
-  'sparseCategoricalCrossentropy',
-  'binaryCrossentropy',
-  'meanSquaredError',
-  'meanAbsoluteError',
-] as const;
-export type LossName = (typeof LOSS_NAMES)[number];
+export { LOSS_NAMES, type LossName } from '@tfpipe/core';
 
 /**
  * A custom loss: per-sample values of shape [batch] (so sample and class weights apply), or a scalar.

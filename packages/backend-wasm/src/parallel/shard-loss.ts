@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { TfpipeError, didYouMean } from '@tfpipe/core';
+import { LOSS_NAMES, type LossName, TfpipeError, didYouMean } from '@tfpipe/core';
 
 /**
  * The loss of one shard: the mean over the shard's samples (times their sample weights), summed over the
@@ -13,14 +13,9 @@ export type ShardLoss = (yTrue: tf.Tensor[], yPred: tf.Tensor[], sampleWeight?: 
 /** Builds the shard loss inside each thread from `options` (JSON-cloneable) and that thread's replica. */
 export type ShardLossFactory = (model: tfl.LayersModel, options: unknown) => ShardLoss | Promise<ShardLoss>;
 
-export const SHARD_LOSS_NAMES = [
-  'categoricalCrossentropy',
-  'sparseCategoricalCrossentropy',
-  'binaryCrossentropy',
-  'meanSquaredError',
-  'meanAbsoluteError',
-] as const;
-export type ShardLossName = (typeof SHARD_LOSS_NAMES)[number];
+/** The built-in losses a thread can rebuild by name: the trainer's own (core's LOSS_NAMES). */
+export const SHARD_LOSS_NAMES = LOSS_NAMES;
+export type ShardLossName = LossName;
 
 /**
  * A loss every thread can rebuild: a built-in name, or a module (an absolute file URL/path, or a specifier
