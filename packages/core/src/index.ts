@@ -1,7 +1,7 @@
 export { TfpipeError, isTfpipeError, formatIssue, formatPath, formatValue } from './errors.js';
 export type { ErrorCode, Issue, SourceLocation, TfpipeErrorOptions } from './errors.js';
 export { didYouMean, editDistance } from './did-you-mean.js';
-export { zodIssues } from './zod-issues.js';
+export { parseSection, zodIssues } from './zod-issues.js';
 export { createRegistry } from './registry.js';
 export type { Registry, RegistryEntry } from './registry.js';
 export { createRng, hashSeed } from './rng.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from './did-you-mean.js';
-import type { Issue } from './errors.js';
+import { type Issue, TfpipeError } from './errors.js';
 
 function objectKeys(schema: z.ZodType): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
@@ -61,6 +61,13 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType, prefix: readonly
   return out;
 }
 
+
+/** Parses one config section with its schema; its problems, all at once, become one E_CONFIG error under `path`. */
+export function parseSection<S extends z.ZodType>(schema: S, input: unknown, path: readonly (string | number)[]): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw TfpipeError.fromIssues(zodIssues(r.error, schema, path, input));
+  return r.data;
+}
 
 function receivedOf(issue: z.core.$ZodIssue, rel: (string | number)[], input: unknown): { received?: unknown } {
   if ('input' in issue && issue.input !== undefined) return { received: issue.input };

@@ -1,4 +1,4 @@
-import { createRng, hashSeed, TfpipeError, zodIssues } from '@tfpipe/core';
+import { createRng, hashSeed, TfpipeError, parseSection, } from '@tfpipe/core';
 import { z } from 'zod';
 import { Dataset } from './dataset.js';
 import { openSource, sourceSchema } from './registry.js';
@@ -100,11 +100,7 @@ function keyOf(v: Value | undefined): string {
  */
 export function splitDataset(rows: Dataset<Row>, split: SplitConfig, options: SplitOptions): Splits {
   const path = options.path ?? ['data', 'split'];
-  const parsed = splitSchema.safeParse(split);
-  if (!parsed.success) {
-    throw TfpipeError.fromIssues(zodIssues(parsed.error, splitSchema, path, split));
-  }
-  const s = parsed.data;
+  const s = parseSection(splitSchema, split, path);
   const seed = hashSeed(s.seed ?? options.seed);
   const testFrac = typeof s.test === 'number' ? s.test : 0;
   if (s.stratify === true && options.label === undefined) {

@@ -1,4 +1,4 @@
-import { TfpipeError, zodIssues } from '@tfpipe/core';
+import { parseSection, } from '@tfpipe/core';
 import { z } from 'zod';
 import { freezeSpecSchema } from './freeze.js';
 import { finetuneHeadSchema } from './head.js';
@@ -29,7 +29,5 @@ export type FinetuneConfigInput = z.input<typeof finetuneSchema>;
 
 /** Parses the `finetune:` section; zod problems become one E_CONFIG error with paths under `finetune`. */
 export function parseFinetuneConfig(input: unknown): FinetuneConfig {
-  const r = finetuneSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw TfpipeError.fromIssues(zodIssues(r.error, finetuneSchema, ['finetune'], input));
+  return parseSection(finetuneSchema, input, ['finetune']);
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Batch, TfpipeError, writeFileAtomic, zodIssues } from '@tfpipe/core';
+import { type Batch, TfpipeError, writeFileAtomic, parseSection, } from '@tfpipe/core';
 import { type Callback, type EpochLog, type FitOptions, type FitResult, fit, parseTrainConfig, type TrainConfig, type TrainConfigInput } from '@tfpipe/trainer';
 import { z } from 'zod';
 import { countParams, type FreezeSpec, freezeLayers, freezeSpecSchema, frozenBatchNormInference, selectLayers, unfreezeLayers, unfreezeSpecSchema } from './freeze.js';
@@ -56,11 +56,7 @@ export interface RunStagesOptions extends Omit<FitOptions, 'config'> {
 export async function runStages(model: tfl.LayersModel, options: RunStagesOptions): Promise<{ stages: StageResult[]; history: StagedEpochLog[] }> {
   const base = parseTrainConfig(options.config);
   const path = options.path ?? ['finetune', 'stages'];
-  const stages = (options.stages ?? [{ epochs: base.epochs }]).map((s, i) => {
-    const r = stageSchema.safeParse(s);
-    if (!r.success) throw TfpipeError.fromIssues(zodIssues(r.error, stageSchema, [...path, i], s));
-    return r.data;
-  });
+  const stages = (options.stages ?? [{ epochs: base.epochs }]).map((s, i) => parseSection(stageSchema, s, [...path, i]));
   const sel = options.freezable ? { layers: options.freezable } : {};
   // Check every pattern before any training.
   stages.forEach((s, i) => {

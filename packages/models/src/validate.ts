@@ -1,4 +1,4 @@
-import { type Issue, isTfpipeError, TfpipeError, zodIssues } from '@tfpipe/core';
+import { type Issue, isTfpipeError, TfpipeError, parseSection, } from '@tfpipe/core';
 import type { ModelRegistry } from './_common.js';
 import type { ModelBuilder } from './builder.js';
 
@@ -23,9 +23,7 @@ export function parseEntryConfig(
     ]);
   }
   const entry = registry.get(type, [...path, 'type']);
-  const parsed = entry.schema.safeParse(raw);
-  if (!parsed.success) throw TfpipeError.fromIssues(zodIssues(parsed.error, entry.schema, path, raw));
-  return { entry, config: parsed.data };
+  return { entry, config: parseSection(entry.schema, raw, path) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { TfpipeError, type Batch, type InputSpec, type TaskSpec, type Tensors, zodIssues } from '@tfpipe/core';
+import { TfpipeError, type Batch, type InputSpec, type TaskSpec, type Tensors, parseSection, } from '@tfpipe/core';
 import type { ColumnInfo, Row, Value } from './_row.js';
 import type { Column } from './columns.js';
 import { type FeaturesConfig, type FeaturesInput, featuresSchema, type InputLayout, layoutInputs } from './features.js';
@@ -25,9 +25,7 @@ export interface TensorizerState {
 function parseSpec(spec: FeaturesInput | FeaturesConfig | Record<string, unknown>, base: (string | number)[]): FeaturesConfig {
   const keys = Object.keys(featuresSchema.shape);
   const picked = Object.fromEntries(Object.entries(spec).filter(([k]) => keys.includes(k)));
-  const parsed = featuresSchema.safeParse(picked);
-  if (!parsed.success) throw TfpipeError.fromIssues(zodIssues(parsed.error, featuresSchema, base, picked));
-  return parsed.data;
+  return parseSection(featuresSchema, picked, base);
 }
 
 /** Rows → tensors for one model: fills one typed array per input, encodes labels learnt on the training split. */

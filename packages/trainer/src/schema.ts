@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TfpipeError, zodIssues } from '@tfpipe/core';
+import { parseSection, } from '@tfpipe/core';
 import { earlyStoppingSchema } from './early-stopping.js';
 import { lossSchema } from './losses.js';
 import { optimizerSchema } from './optimizers.js';
@@ -94,7 +94,5 @@ export type TrainConfigInput = z.input<typeof trainSchema>;
 
 /** Parses a train config (raw or already parsed); zod problems become one E_CONFIG error with paths under `train`. */
 export function parseTrainConfig(input: unknown): TrainConfig {
-  const r = trainSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw TfpipeError.fromIssues(zodIssues(r.error, trainSchema, ['train'], input));
+  return parseSection(trainSchema, input, ['train']);
 }
