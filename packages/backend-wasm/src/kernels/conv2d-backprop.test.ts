@@ -16,6 +16,12 @@ const cases: [[number, number, number, number], [number, number, number, number]
   [[2, 1, 16, 4], [1, 3, 4, 6], [1, 2], 'same'], // conv1d as tfjs-layers runs it
   [[3, 13, 11, 2], [3, 3, 2, 8], [2, 1], 'same'], // few taps, channels a multiple of 4: the SIMD kernel, padded, strided
   [[1, 6, 6, 1], [2, 2, 1, 12], [1, 1], 'valid'],
+  [[2, 7, 9, 1], [3, 3, 1, 4], [1, 1], 'same'], // few taps, 4 channels: the kernel's 4-channel path only
+  // More than 64 filter rows (fh*fw*ci): the filter gradient as im2col^T x dy (SIMD im2col + GEMM)
+  [[2, 13, 13, 8], [3, 3, 8, 12], [1, 1], 'valid'],
+  [[3, 11, 10, 9], [3, 3, 9, 5], [1, 1], 'same'],
+  [[2, 12, 11, 9], [3, 3, 9, 8], [2, 2], 'same'],
+  [[2, 9, 9, 7], [4, 4, 7, 6], [2, 3], 'valid'],
 ];
 
 describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm', () => {
@@ -33,6 +39,19 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm', () => {
       });
     });
   }
+
+  it('a filter gradient whose im2col is built in chunks (a big batch of big images) matches cpu', async () => {
+    // 144 filter rows x 128*128 pixels: 2.4M floats of im2col per image, so one image per chunk.
+    await expectSameOnBoth(
+      () => {
+        const x = tf.tensor(values([2, 128, 128, 16], 13), [2, 128, 128, 16]) as tf.Tensor4D;
+        const f = tf.tensor(values([3, 3, 16, 4], 14), [3, 3, 16, 4]) as tf.Tensor4D;
+        return valueAndGrads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [x, f]);
+      },
+      1e-3,
+      1e-3,
+    );
+  });
 
   it('conv1d (stride 2, same) and conv2dTranspose match cpu', async () => {
     await expectSameOnBoth(() => {

@@ -36,4 +36,25 @@ describe('Identity on wasm (shares memory instead of copying)', () => {
     tf.dispose([x, g]);
     await expectNoLeakedTensors(() => tf.tidy(() => tf.clone(tf.ones([64, 8])).add(1).dataSync()));
   });
+
+  it('a cast to the same dtype shares memory; real casts convert; relu gradients through it are right', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numBytes;
+    const a = tf.tensor1d([1.5, -2, 0]);
+    const same = tf.cast(a, 'float32');
+    expect(same.dataId).toBe(a.dataId);
+    a.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2, 0]);
+    const i = tf.cast(same, 'int32');
+    const b = tf.cast(same, 'bool');
+    const big = tf.tidy(() => tf.cast(tf.tensor1d([256, -0.5], 'float32'), 'bool'));
+    expect([i.dtype, Array.from(i.dataSync())]).toEqual(['int32', [1, -2, 0]]);
+    expect([b.dtype, Array.from(b.dataSync())]).toEqual(['bool', [1, 1, 0]]);
+    expect(Array.from(big.dataSync())).toEqual([1, 1]); // not 0 and 0 (a byte of 256, a truncated -0.5)
+    big.dispose();
+    const g = tf.grad((t: tf.Tensor) => tf.relu(t).mul(tf.tensor1d([2, 3, 4])).sum())(same);
+    expect(Array.from(g.dataSync())).toEqual([2, 0, 0]);
+    tf.dispose([same, i, b, g]);
+    expect(tf.memory().numBytes).toBe(before);
+  });
 });

@@ -7,6 +7,16 @@ export interface SimdKernels {
   maxpool_grad_2x2(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void;
   sum_rows(x: number, out: number, rows: number, inner: number): void;
   batch_matmul(a: number, b: number, c: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
+  adam_update(
+    value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, size: number,
+    b1: number, c1: number, b2: number, c2: number, d1: number, d2: number, eps: number, negLr: number,
+  ): void;
+  relu_grad(dy: number, x: number, dx: number, size: number): void;
+  transpose_2d(x: number, out: number, rows: number, cols: number): void;
+  im2col_t(
+    xt: number, out: number, n: number, h: number, w: number, ci: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, top: number, left: number,
+  ): void;
   conv_filter_grad_few_taps(
     x: number, dy: number, dw: number, g: number,
     n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
