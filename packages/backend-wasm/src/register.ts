@@ -6,8 +6,9 @@ import { batchMatMul } from './kernels/batch-matmul.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-backprop.js';
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
+import { ADAM_UPDATE_KERNEL, fusedKernelConfigs, installFusedOps, RELU_GRAD_KERNEL, reluForward } from './kernels/fused.js';
 import { gatherV2 } from './kernels/gather.js';
-import { identity } from './kernels/identity.js';
+import { cast, identity } from './kernels/identity.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
@@ -31,14 +32,18 @@ export const WASM_TRAINING_KERNELS = [
   tf.Sum,
   tf.Slice,
   tf.Identity,
+  tf.Cast,
   tf.BatchMatMul,
   tf.Transpose,
   tf.GatherV2,
+  tf.Relu,
+  ADAM_UPDATE_KERNEL,
+  RELU_GRAD_KERNEL,
 ] as const;
 
 type Kernel = {
   kernelName: string;
-  kernelFunc: (args: KernelArgs) => tf.TensorInfo;
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
   setupFunc?: tf.KernelSetupFunc;
 };
 
@@ -82,10 +87,13 @@ function kernels(): Kernel[] {
     depthwiseInputConfig,
     unsortedSegmentSumConfig,
     einsumConfig,
+    ...fusedKernelConfigs,
     ...around(tf.BatchMatMul, batchMatMul),
     ...around(tf.Transpose, transpose),
     ...around(tf.GatherV2, gatherV2),
     ...around(tf.Identity, identity),
+    ...around(tf.Cast, cast),
+    ...around(tf.Relu, reluForward),
     ...around(tf.Slice, slice),
     ...around(tf.Sum, sumLeadingAxes),
   ];
@@ -97,6 +105,7 @@ function kernels(): Kernel[] {
  */
 export function registerWasmTrainingKernels(): void {
   installChainedOps();
+  installFusedOps();
   if (registered) return;
   for (const name of WASM_TRAINING_KERNELS) {
     if (!originals.has(name)) originals.set(name, tf.getKernel(name, WASM_BACKEND));
