@@ -12,11 +12,15 @@ const cases: [number[], number[]][] = [
   [[2, 3, 4, 5, 6], [0, 1, 2, 3, 4]], // identity permutation
   [[2, 3, 4, 5, 6], [0, 1, 4, 2, 3]], // fused leading axes
   [[37, 19], [1, 0]], // a matrix (ours)
-  [[4, 6, 5], [0, 2, 1]], // 3 axes: the C kernel
+  [[1600, 10], [1, 0]], // a dense layer's weights (ours, SIMD)
+  [[1, 5408, 32], [0, 2, 1]], // a size-1 axis dropped: a matrix (ours, SIMD)
+  [[4, 6, 5], [0, 2, 1]], // a batch of matrices (ours, SIMD)
+  [[3, 9, 13], [0, 2, 1]], // a batch of matrices, sizes past a multiple of 4 (ours, SIMD)
+  [[4, 6, 5], [1, 0, 2]], // 3 axes: the C kernel
   [[3, 4, 5, 6], [3, 1, 2, 0]], // 4 axes: the C kernel
 ];
 
-describe('Transpose on wasm (rank > 4 and matrices in JS, the rest in C)', () => {
+describe('Transpose on wasm (matrices in SIMD, rank > 4 in JS, the rest in C)', () => {
   for (const [shape, perm] of cases) {
     it(`matches cpu: [${shape}] by [${perm}], value and gradient`, async () => {
       await expectSameOnBoth(() => {
@@ -29,6 +33,7 @@ describe('Transpose on wasm (rank > 4 and matrices in JS, the rest in C)', () =>
   it('int32 and bool tensors, and no leaks', async () => {
     await expectSameOnBoth(() => tf.transpose(tf.range(0, 120, 1, 'int32').reshape([2, 3, 1, 4, 5]), [4, 0, 3, 2, 1]).cast('float32'), 0, 0);
     await expectSameOnBoth(() => tf.transpose(tf.greater(tf.tensor(values([7, 3], 2), [7, 3]), 0), [1, 0]).cast('float32'), 0, 0);
+    await expectSameOnBoth(() => tf.transpose(tf.range(0, 99, 1, 'int32').reshape([9, 11]), [1, 0]).cast('float32'), 0, 0);
     await tf.setBackend('wasm');
     await expectNoLeakedTensors(() => tf.tidy(() => tf.transpose(tf.ones([2, 3, 4, 5, 6]), [4, 3, 2, 1, 0]).dataSync()));
   });

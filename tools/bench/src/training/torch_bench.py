@@ -83,7 +83,9 @@ def main():
         opt.step()
         return loss.item()  # reads the loss each step, as tfjs-layers' fit does
 
-    step(0)
+    # Warm-up: one untimed pass like the timed ones, as the tfjs side does.
+    for i in range(0, a.train, a.batch):
+        step(i)
     # Best of --passes timed passes, as the tfjs side does.
     train_s = float('inf')
     for _ in range(a.passes):
