@@ -2,6 +2,7 @@
 import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
+import { setSimdKernelsEnabled } from '../simd/instance.js';
 import { expectSameOnBoth, values, valueAndGrads } from '../test-helpers.js';
 
 // [x shape, filter shape, strides, pad]: the shapes the model zoo's CNNs use, odd sizes and strides.
@@ -51,6 +52,21 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput on wasm', () => {
       1e-3,
       1e-3,
     );
+  });
+
+  it('without our SIMD kernels (TFPIPE_WASM_SIMD_KERNELS=0) the fallback matches cpu', async () => {
+    setSimdKernelsEnabled(false);
+    try {
+      for (const [xs, fs, strides, pad] of [cases[6]!, cases[13]!]) {
+        await expectSameOnBoth(() => {
+          const x = tf.tensor(values(xs, 15), xs) as tf.Tensor4D;
+          const f = tf.tensor(values(fs, 16), fs) as tf.Tensor4D;
+          return valueAndGrads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), [x, f]);
+        });
+      }
+    } finally {
+      setSimdKernelsEnabled(true);
+    }
   });
 
   it('conv1d (stride 2, same) and conv2dTranspose match cpu', async () => {

@@ -3,12 +3,11 @@ import { heapOffset, simdKernels } from '../simd/instance.js';
 import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
- * Both convolution gradients are computed with the backend's own XNNPACK Conv2D, so they run at the
- * speed of the forward pass:
- * - filter gradient: a convolution of x (batch and channel axes swapped) with dy as the filter,
- *   whose dilation is the forward stride;
- * - input gradient: a stride-1 convolution of dy (zeros inserted between rows/columns for stride > 1)
- *   with the filter rotated by 180 degrees and its in/out channels swapped.
+ * - filter gradient: with our SIMD kernels, im2colᵀ(x) · dy as one XNNPACK GEMM, or for first layers (few
+ *   taps) one pass of our own kernel; without them, a convolution of x (batch and channel axes swapped) with
+ *   dy as the filter, whose dilation is the forward stride;
+ * - input gradient: a stride-1 XNNPACK convolution of dy (zeros inserted between rows/columns for
+ *   stride > 1) with the filter rotated by 180 degrees and its in/out channels swapped.
  */
 
 type ConvAttrs = {
@@ -48,14 +47,14 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf
   // Pad bottom/right just enough for the output to cover the whole filter; extra rows are cut below.
   const bottom = Math.max(0, (fh - 1) * dh + (oh - 1) * sh + 1 - h - top);
   const right = Math.max(0, (fw - 1) * dw + (ow - 1) * sw + 1 - w - left);
-  // Few filter taps x input channels (a first layer): the convolution below would be a GEMM of only
-  // fh*fw*ci rows and spend its time packing dy; an explicit im2col + matmul is several times faster.
-  if (fh * fw * ci <= IM2COL_MAX_ROWS) {
-    const simd = co % 4 === 0 ? simdKernels(backend) : undefined;
-    return simd ? filterGradFewTaps(backend, simd, x, dy, c) : filterGradIm2col(backend, x, dy, c);
-  }
   const simd = simdKernels(backend);
-  if (simd) return filterGradGemm(backend, simd, x, dy, c);
+  if (simd) {
+    // Few filter taps x input channels (a first layer): a GEMM of only fh*fw*ci rows would spend its time
+    // packing dy; one pass of our kernel is several times faster.
+    if (fh * fw * ci <= FEW_TAPS && co % 4 === 0) return filterGradFewTaps(backend, simd, x, dy, c);
+    return filterGradGemm(backend, simd, x, dy, c);
+  }
+  // Without our SIMD kernels (TFPIPE_WASM_SIMD_KERNELS=0): the backend's own convolution does it.
   const xT = runWasmKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] }); // [ci, h, w, n]
   const dyT = runWasmKernel(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, n, co]
   const conv = runWasmKernel(backend, tf.Conv2D, { x: xT, filter: dyT }, {
@@ -74,7 +73,8 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf
   return out;
 }
 
-const IM2COL_MAX_ROWS = 64;
+/** Filter rows (fh*fw*ci) up to which the few-taps kernel beats im2col + GEMM. */
+const FEW_TAPS = 64;
 /** The largest transposed im2col matrix filterGradGemm builds at once (floats, 16 MB); bigger batches go in chunks. */
 const IM2COL_MAX_FLOATS = 1 << 22;
 
@@ -144,42 +144,6 @@ function filterGradFewTaps(
     n, h, w, ci, oh, ow, co, fh, fw, sh, sw, dh, dw, c.padInfo.top, c.padInfo.left,
   );
   disposeInfos(backend, scratch);
-  return out;
-}
-
-/**
- * dW = P^T dy, with P^T [fh*fw*ci, n*oh*ow] the transposed im2col of x built in JS (zeros where padded):
- * one GEMM with no transposes (the wasm matmul is much slower with transposeA).
- */
-function filterGradIm2col(backend: WasmBackend, x: tf.TensorInfo, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = c;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  const m = n * oh * ow;
-  const pt = backend.makeOutput([fh * fw * ci, m], 'float32');
-  const p = f32(backend, pt);
-  const xv = f32(backend, x);
-  for (let r = 0; r < fh; r++) {
-    for (let q = 0; q < fw; q++) {
-      for (let k = 0; k < ci; k++) {
-        let j = ((r * fw + q) * ci + k) * m;
-        for (let b = 0; b < n; b++) {
-          for (let y = 0; y < oh; y++) {
-            const xr = y * sh - c.padInfo.top + r * dh;
-            const inRow = xr >= 0 && xr < h;
-            const base = (b * h + xr) * w;
-            for (let z = 0; z < ow; z++, j++) {
-              const xc = z * sw - c.padInfo.left + q * dw;
-              p[j] = inRow && xc >= 0 && xc < w ? xv[(base + xc) * ci + k]! : 0;
-            }
-          }
-        }
-      }
-    }
-  }
-  const dy2 = runWasmKernel(backend, tf.Reshape, { x: dy }, { shape: [m, co] });
-  const prod = runWasmKernel(backend, tf.BatchMatMul, { a: pt, b: dy2 }, { transposeA: false, transposeB: false });
-  const out = runWasmKernel(backend, tf.Reshape, { x: prod }, { shape: [fh, fw, ci, co] });
-  disposeInfos(backend, pt, dy2, prod);
   return out;
 }
 
