@@ -15,7 +15,7 @@ async function kernelsRun(fn: () => void): Promise<string[]> {
 }
 
 /** Gradients by variable name (tfjs types the map as variables; any tensors do). */
-const grads = (m: Record<string, tf.Tensor>) => m as unknown as tf.NamedVariableMap;
+const grads = (m: Record<string, tf.Tensor>) => m as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0];
 
 describe('fused Adam on wasm', () => {
   it('gives the stock optimizer bit for bit (weights, moments, iterations) over several steps', async () => {
