@@ -37,6 +37,7 @@ export function transpose(args: KernelArgs, original: (a: KernelArgs) => tf.Tens
     lastAxis = p;
   }
   const rank = dims.length;
+  const outShape = perm.map((p) => x.shape[p]!);
   // A matrix, or a batch of matrices, with its last two axes swapped ([B,] C, R with input strides
   // [R*C,] 1, C): 4x4 register transposes in our SIMD kernel (a dense layer's [1600,10] weights in its
   // gradient: 40 us in JS, 4 here; [5408,32]: 0.39 ms in the C kernel, 0.02 here).
@@ -44,7 +45,7 @@ export function transpose(args: KernelArgs, original: (a: KernelArgs) => tf.Tens
   if ((rank === 2 || batched) && x.dtype !== 'bool' && strides[rank - 2] === 1 && strides[rank - 1] === dims[rank - 2]) {
     const simd = simdKernels(backend);
     if (simd) {
-      const out = backend.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
+      const out = backend.makeOutput(outShape, x.dtype);
       const [cols, rows] = [dims[rank - 2]!, dims[rank - 1]!];
       const batch = batched ? dims[0]! : 1;
       const [src, dst] = [heapOffset(backend, x), heapOffset(backend, out)];
@@ -56,7 +57,6 @@ export function transpose(args: KernelArgs, original: (a: KernelArgs) => tf.Tens
   // contiguous runs with memcpy, which JS cannot match ([32,4,48,16] by [0,2,1,3]: 0.03 ms there, 0.16 here).
   const bigAxes = x.shape.filter((d) => d > 1).length;
   if (bigAxes <= 4 && !(rank === 2 && strides[1] !== 1)) return original(args);
-  const outShape = perm.map((p) => x.shape[p]!);
   const out = backend.makeOutput(outShape, x.dtype);
   const n = outShape.reduce((a, b) => a * b, 1);
   if (n === 0) return out;

@@ -100,8 +100,8 @@
     (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dwd i32) (param $top i32) (param $left i32)
     (local $m i32) (local $total i32) (local $chunk i32) (local $mm i32) (local $b i32) (local $y i32) (local $z i32)
     (local $t i32) (local $taps i32) (local $r i32) (local $q i32) (local $k i32) (local $xr i32) (local $xc i32)
-    (local $val f32) (local $cb i32) (local $cob i32) (local $acc v128) (local $gp i32) (local $dp i32) (local $end i32)
-    (local $wp i32) (local $gb i32) (local $rowb i32) (local $inrow i32) (local $tb i32)
+    (local $cb i32) (local $cob i32) (local $acc v128) (local $gp i32) (local $dp i32) (local $end i32)
+    (local $xp i32) (local $wp i32) (local $gb i32) (local $rowb i32) (local $inrow i32) (local $tb i32)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $d0 v128) (local $d1 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
     (local.set $taps (i32.mul (i32.mul (local.get $fh) (local.get $fw)) (local.get $ci)))
@@ -133,11 +133,11 @@
             (local.set $xc (i32.add (i32.sub (i32.mul (local.get $z) (local.get $sw)) (local.get $left)) (i32.mul (local.get $q) (local.get $dwd))))
             (if (i32.and (local.get $inrow) (i32.lt_u (local.get $xc) (local.get $w)))
               (then
-                (local.set $xr (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (local.get $rowb) (local.get $xc)) (local.get $ci)) (i32.const 2))))
+                (local.set $xp (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (local.get $rowb) (local.get $xc)) (local.get $ci)) (i32.const 2))))
                 (local.set $k (i32.const 0))
                 (block $kdone (loop $kloop
                   (br_if $kdone (i32.ge_u (local.get $k) (local.get $ci)))
-                  (f32.store (local.get $gp) (f32.load (i32.add (local.get $xr) (i32.shl (local.get $k) (i32.const 2)))))
+                  (f32.store (local.get $gp) (f32.load (i32.add (local.get $xp) (i32.shl (local.get $k) (i32.const 2)))))
                   (local.set $gp (i32.add (local.get $gp) (i32.const 256)))
                   (local.set $k (i32.add (local.get $k) (i32.const 1)))
                   (br $kloop))))
@@ -149,8 +149,6 @@
                   (local.set $gp (i32.add (local.get $gp) (i32.const 256)))
                   (local.set $k (i32.add (local.get $k) (i32.const 1)))
                   (br $zloop)))))
-            ;; xr was reused as a pointer: recompute it for the next column
-            (local.set $xr (i32.add (i32.sub (i32.mul (local.get $y) (local.get $sh)) (local.get $top)) (i32.mul (local.get $r) (local.get $dh))))
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
             (br $qloop)))
           (local.set $r (i32.add (local.get $r) (i32.const 1)))
