@@ -1,12 +1,15 @@
-// Compiles src/simd/kernels.wat (twice: for an unshared and for a shared memory) into src/simd/kernels.ts.
+// Compiles src/simd/kernels.wat plus the generated Winograd kernels (winograd-wat.mjs) (twice: for an unshared and for a shared memory) into src/simd/kernels.ts.
 // `pnpm --filter @tfpipe/backend-wasm gen:simd`; a test checks that the committed file is up to date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
+import { winogradWat } from './winograd-wat.mjs';
 
 export async function compileSimdKernels() {
   const w = await wabt();
-  const wat = readFileSync(fileURLToPath(new URL('../src/simd/kernels.wat', import.meta.url)), 'utf8');
+  const source = readFileSync(fileURLToPath(new URL('../src/simd/kernels.wat', import.meta.url)), 'utf8');
+  const end = source.lastIndexOf(')');
+  const wat = `${source.slice(0, end)}${winogradWat()})\n`;
   const build = (text) => {
     const features = { simd: true, threads: true, bulk_memory: true };
     const mod = w.parseWat('kernels.wat', text, features);

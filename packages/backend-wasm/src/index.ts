@@ -9,6 +9,8 @@ export type { ComputeOptions, DataParallel, DataParallelGradients, DataParallelO
 export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
 export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from './parallel/shard-loss.js';
 export type { WorkerSetup } from './parallel/worker.js';
+export { setSimdHelperEnabled } from './simd/helper.js';
+export { setWinogradEnabled } from './kernels/winograd.js';
 export const VERSION = '0.1.0';
 
 // Importing the package makes 'wasm' train (the package is sideEffects: true on purpose).

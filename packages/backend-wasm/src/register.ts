@@ -14,6 +14,7 @@ import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
 import { transpose } from './kernels/transpose.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
+import { conv2dWinograd } from './kernels/winograd.js';
 import { installThreadedWasm, setWasmThreads } from './threaded.js';
 import type { KernelArgs } from './wasm-heap.js';
 
@@ -21,6 +22,7 @@ export const WASM_BACKEND = 'wasm';
 
 /** The kernels this package registers for 'wasm': missing ones (added) and slow ones (replaced). */
 export const WASM_TRAINING_KERNELS = [
+  tf.Conv2D,
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
   tf.MaxPoolGrad,
@@ -88,6 +90,7 @@ function kernels(): Kernel[] {
     unsortedSegmentSumConfig,
     einsumConfig,
     ...fusedKernelConfigs,
+    ...around(tf.Conv2D, conv2dWinograd),
     ...around(tf.BatchMatMul, batchMatMul),
     ...around(tf.Transpose, transpose),
     ...around(tf.GatherV2, gatherV2),

@@ -9,7 +9,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { describe, expect, it } from 'vitest';
 import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './index.js';
+import { simdHelperItems } from './simd/helper.js';
 import { values } from './test-helpers.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 const cores = Math.min(availableParallelism(), MAX_WASM_THREADS);
 const script = fileURLToPath(new URL('./__fixtures__/threads-script.ts', import.meta.url));
@@ -43,6 +45,38 @@ describe('the multithreaded wasm build in Node', () => {
       const wasm = await run('wasm');
       for (const [i, c] of cpu.entries()) expectTensorsClose(wasm[i]!, c, 1e-5, 1e-4);
     });
+  });
+
+  it('Winograd convolutions on two threads (the helper thread claims images too) match cpu, and leak nothing', async () => {
+    type Shape = [number, number, number, number];
+    const shapes: [Shape, Shape, 'valid' | 'same'][] = [
+      [[8, 13, 13, 32], [3, 3, 32, 64], 'valid'], // the MNIST CNN's second layer
+      [[7, 10, 11, 8], [3, 3, 8, 16], 'same'], // an odd batch: uneven chunks
+    ];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const out: Float32Array[] = [];
+      for (const [xs, fs, pad] of shapes) {
+        const x = tf.tensor(values(xs, 31), xs) as tf.Tensor4D;
+        const w = tf.tensor(values(fs, 32), fs) as tf.Tensor4D;
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad).square().mean() as tf.Scalar;
+        out.push(...tf.tidy(() => [tf.conv2d(x, w, 1, pad), ...tf.grads(f)([x, w])].map((t) => Float32Array.from(t.dataSync()))));
+        tf.dispose([x, w]);
+      }
+      return out;
+    };
+    const cpu = await run('cpu');
+    await useWasmBackend({ threads: 'auto' });
+    const backend = tf.backend() as unknown as WasmBackend;
+    await run('wasm'); // starts the helper thread
+    for (let i = 0; i < 50 && cores > 1 && simdHelperItems(backend) === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    const before = simdHelperItems(backend) ?? 0;
+    await expectNoLeakedTensors(async () => {
+      const wasm = await run('wasm');
+      for (const [i, c] of cpu.entries()) expectTensorsClose(wasm[i]!, c, 1e-3, 1e-4);
+    });
+    // On a busy machine one call may finish before the helper wakes; over four rounds it takes part.
+    if (cores > 1) expect(simdHelperItems(backend)!).toBeGreaterThan(before);
   });
 
   it('a script on the threaded build exits on its own once it is done', () => {

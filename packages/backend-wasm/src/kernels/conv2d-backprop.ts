@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
+import { winogradConv3x3, winogradFits } from './winograd.js';
 import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
@@ -199,6 +200,14 @@ export function conv2DBackpropInput(args: KernelArgs, fallback?: (args: KernelAr
   const right = w + c.padInfo.left - (c.outWidth - 1) * sw - 1;
   if ((top < 0 || left < 0 || bottom < 0 || right < 0) && fallback) return fallback(args);
   const rot = rotatedFilter(backend, filter);
+  const [n, oh, ow, co] = dy.shape as [number, number, number, number];
+  const simd = simdKernels(backend);
+  if (simd && winogradFits(efh, efw, [sh, sw], [c.dilationHeight, c.dilationWidth], co, c.inChannels, n * h * w)) {
+    // The same convolution as below, by Winograd F(4x4, 3x3): 2x fewer multiply-adds than XNNPACK's direct one.
+    const out = winogradConv3x3(backend, simd, dy, rot, { n, h: oh, w: ow, c: co, oh: h, ow: w, co: c.inChannels, top, left });
+    disposeInfos(backend, rot);
+    return out;
+  }
   const src = sh === 1 && sw === 1 ? dy : dilatedDy(backend, dy, sh, sw);
   const out = runWasmKernel(backend, tf.Conv2D, { x: src, filter: rot }, {
     strides: [1, 1],

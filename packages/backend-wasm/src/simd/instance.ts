@@ -22,6 +22,11 @@ export interface SimdKernels {
     n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
   ): void;
+  winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
+  winograd_conv_f4x3(
+    x: number, u: number, y: number, scratch: number, n0: number, n1: number,
+    h: number, w: number, c: number, oh: number, ow: number, co: number, top: number, left: number,
+  ): void;
 }
 
 // The WebAssembly API, typed here: this package compiles without the DOM lib that declares it.
@@ -42,8 +47,7 @@ export function setSimdKernelsEnabled(on: boolean): void {
  */
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   if (!enabled) return undefined;
-  const wasm = (backend as unknown as { wasm?: { wasmMemory?: Memory; asm?: { memory?: Memory } } }).wasm;
-  const memory = wasm?.wasmMemory ?? wasm?.asm?.memory;
+  const memory = backendMemory(backend);
   if (!memory) return undefined;
   let k = instances.get(memory);
   if (k === undefined) {
@@ -57,6 +61,12 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
     instances.set(memory, k);
   }
   return k ?? undefined;
+}
+
+/** The wasm backend's heap (a WebAssembly.Memory), if it can be reached. */
+export function backendMemory(backend: WasmBackend): Memory | undefined {
+  const wasm = (backend as unknown as { wasm?: { wasmMemory?: Memory; asm?: { memory?: Memory } } }).wasm;
+  return wasm?.wasmMemory ?? wasm?.asm?.memory;
 }
 
 /** A tensor's byte offset in the heap. */

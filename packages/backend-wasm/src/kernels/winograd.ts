@@ -1,0 +1,94 @@
+import * as tfc from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { simdHelper } from '../simd/helper.js';
+import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
+import { disposeInfos, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
+
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: [number, number] | number;
+};
+
+/** Tiles per chunk in winograd_conv_f4x3 (scripts/winograd-wat.mjs: TILES). */
+const TILES = 16;
+
+/** The shape of one stride-1, dilation-1 3x3 convolution (NHWC), output (r, q) reading input rows r - top + 0..2. */
+export interface Winograd3x3 {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  co: number;
+  top: number;
+  left: number;
+}
+
+let enabled = process.env.TFPIPE_WASM_WINOGRAD !== '0';
+
+/** Turns the Winograd convolutions off (XNNPACK's direct ones run instead): for A/B measurements and tests. */
+export function setWinogradEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Whether Winograd F(4x4, 3x3) takes this convolution: a 3x3 filter, stride and dilation 1, input channels a
+ * multiple of 4 and output channels of 8 (the kernel's SIMD widths), and enough output pixels to amortise
+ * the filter transform (36 x c x co floats).
+ */
+export function winogradFits(fh: number, fw: number, strides: [number, number], dilations: [number, number], c: number, co: number, outPixels: number): boolean {
+  return enabled && fh === 3 && fw === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 &&
+    c % 4 === 0 && co % 8 === 0 && outPixels >= 64;
+}
+
+/**
+ * y = x ⋆ filter by Winograd F(4x4, 3x3) in our SIMD kernels: 2.25-4x fewer multiplies than the direct
+ * convolution (4x on whole tiles), transforms as straight-line SIMD code. `filter` is [3, 3, c, co].
+ */
+export function winogradConv3x3(backend: WasmBackend, simd: SimdKernels, x: tf.TensorInfo, filter: tf.TensorInfo, s: Winograd3x3): tf.TensorInfo {
+  const u = backend.makeOutput([36, s.c, s.co], 'float32');
+  const y = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
+  const helper = s.n > 1 ? simdHelper(backend) : undefined;
+  const perThread = s.c + 36 * (TILES * (s.c + s.co) + 32);
+  const scratch = backend.makeOutput([helper ? 2 * perThread : perThread], 'float32');
+  simd.winograd_filter_f4x3(heapOffset(backend, filter), heapOffset(backend, u), s.c, s.co);
+  const xo = heapOffset(backend, x);
+  const uo = heapOffset(backend, u);
+  const yo = heapOffset(backend, y);
+  const so = heapOffset(backend, scratch);
+  const args = [xo, uo, yo, so, 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left];
+  if (helper) {
+    // Two threads claim images a few at a time (see simd/helper.ts).
+    const step = Math.max(1, Math.ceil(s.n / 16));
+    helper.run(simd, { name: 'winograd_conv_f4x3', args, range: 4, items: s.n, step, scratch: { arg: 3, bytes: perThread * 4 } });
+  } else {
+    simd.winograd_conv_f4x3(...(args as Parameters<SimdKernels['winograd_conv_f4x3']>));
+  }
+  disposeInfos(backend, u, scratch);
+  return y;
+}
+
+/** Conv2D: Winograd F(4x4, 3x3) where it fits (see winogradFits), else the backend's own (XNNPACK) convolution. */
+export function conv2dWinograd(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const simd = x.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : undefined;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as ConvAttrs;
+  if (!simd || (dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4) return original(args);
+  const c = tfc.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast',
+  );
+  const fits = winogradFits(c.filterHeight, c.filterWidth, [c.strideHeight, c.strideWidth], [c.dilationHeight, c.dilationWidth], c.inChannels, c.outChannels, c.batchSize * c.outHeight * c.outWidth);
+  if (!fits) return original(args);
+  return winogradConv3x3(backend, simd, x, filter, {
+    n: c.batchSize, h: c.inHeight, w: c.inWidth, c: c.inChannels, oh: c.outHeight, ow: c.outWidth, co: c.outChannels,
+    top: c.padInfo.top, left: c.padInfo.left,
+  });
+}
