@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { winogradConv3x3, winogradFits } from './winograd.js';
+import { winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
 import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
@@ -49,6 +49,9 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf
   const bottom = Math.max(0, (fh - 1) * dh + (oh - 1) * sh + 1 - h - top);
   const right = Math.max(0, (fw - 1) * dw + (ow - 1) * sw + 1 - w - left);
   const simd = simdKernels(backend);
+  if (simd && winogradFits(fh, fw, [sh, sw], [dh, dw], ci, co, c.batchSize * oh * ow)) {
+    return winogradFilterGrad3x3(backend, simd, x, dy, { n: c.batchSize, h, w, c: ci, oh, ow, co, top, left });
+  }
   if (simd) {
     // Few filter taps x input channels (a first layer): a GEMM of only fh*fw*ci rows would spend its time
     // packing dy; one pass of our kernel is several times faster.

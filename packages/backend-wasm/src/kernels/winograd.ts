@@ -64,12 +64,39 @@ export function winogradConv3x3(backend: WasmBackend, simd: SimdKernels, x: tf.T
   if (helper) {
     // Two threads claim images a few at a time (see simd/helper.ts).
     const step = Math.max(1, Math.ceil(s.n / 16));
-    helper.run(simd, { name: 'winograd_conv_f4x3', args, range: 4, items: s.n, step, scratch: { arg: 3, bytes: perThread * 4 } });
+    helper.run(simd, { name: 'winograd_conv_f4x3', args, range: 4, items: s.n, step, scratch: [{ arg: 3, bytes: perThread * 4 }] });
   } else {
     simd.winograd_conv_f4x3(...(args as Parameters<SimdKernels['winograd_conv_f4x3']>));
   }
   disposeInfos(backend, u, scratch);
   return y;
+}
+
+/**
+ * The filter gradient of that convolution, dW[3, 3, c, co] for dy [n, oh, ow, co], as the adjoint of the
+ * Winograd transform: du = Σ over tiles (Bᵀ d B)ᵀ (A e Aᵀ), 36 GEMMs of c x co summed over the tiles,
+ * then dW = Gᵀ du G. Two threads each sum their own du; the two are added in the last step.
+ */
+export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, s: Winograd3x3): tf.TensorInfo {
+  const helper = s.n > 1 ? simdHelper(backend) : undefined;
+  const parts = helper ? 2 : 1;
+  const duFloats = 36 * s.c * s.co;
+  const du = backend.makeOutput([parts * duFloats], 'float32');
+  backend.typedArrayFromHeap(du).fill(0);
+  const dw = backend.makeOutput([3, 3, s.c, s.co], 'float32');
+  const perThread = s.c + s.co + 36 * (TILES * (s.c + s.co) + 32);
+  const scratch = backend.makeOutput([parts * perThread], 'float32');
+  const duo = heapOffset(backend, du);
+  const args = [heapOffset(backend, x), heapOffset(backend, dy), duo, heapOffset(backend, scratch), 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left];
+  if (helper) {
+    // The helper's du and scratch lie one slot further: both move by the same bytes.
+    helper.run(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step: Math.max(1, Math.ceil(s.n / 16)), scratch: [{ arg: 2, bytes: duFloats * 4 }, { arg: 3, bytes: perThread * 4 }] });
+  } else {
+    simd.winograd_filter_grad_f4x3(...(args as Parameters<SimdKernels['winograd_filter_grad_f4x3']>));
+  }
+  simd.winograd_filter_grad_out(duo, helper ? duo + duFloats * 4 : 0, heapOffset(backend, dw), s.c, s.co);
+  disposeInfos(backend, du, scratch);
+  return dw;
 }
 
 /** Conv2D: Winograd F(4x4, 3x3) where it fits (see winogradFits), else the backend's own (XNNPACK) convolution. */

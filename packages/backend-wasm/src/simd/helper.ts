@@ -28,10 +28,10 @@ const FAILED = 6;
 const LO = 7; // argument index of the range's start; the end is the next argument
 const ITEMS = 8;
 const STEP = 9;
-const SLOT_ARG = 10; // argument index of the scratch pointer, -1 for none
-const SLOT_BYTES = 11; // the helper's scratch is SLOT_BYTES past the caller's
-const HELPED = 12; // items the helper has run, over all jobs (tests check that it takes part)
-const CTRL_INTS = 13;
+const SLOT_ARG = 10; // argument indices of per-thread pointers (2 at most), -1 for none
+const SLOT_BYTES = 12; // the helper's are SLOT_BYTES past the caller's
+const HELPED = 14; // items the helper has run, over all jobs (tests check that it takes part)
+const CTRL_INTS = 15;
 const MAX_ARGS = 32;
 const JOB_MASK = 0x7fff;
 
@@ -54,8 +54,8 @@ while (k) {
   const f = k[names[c[${FN}]]];
   const argv = [];
   for (let i = 0; i < c[${ARGC}]; i++) argv.push(a[i]);
-  const lo = c[${LO}], items = c[${ITEMS}], step = c[${STEP}], slot = c[${SLOT_ARG}];
-  if (slot >= 0) argv[slot] += c[${SLOT_BYTES}];
+  const lo = c[${LO}], items = c[${ITEMS}], step = c[${STEP}];
+  for (let j = 0; j < 2; j++) if (c[${SLOT_ARG} + j] >= 0) argv[c[${SLOT_ARG} + j]] += c[${SLOT_BYTES} + j];
   const tag = (seen & ${JOB_MASK}) << 16;
   for (;;) {
     const cur = Atomics.load(c, ${CLAIM});
@@ -89,8 +89,8 @@ export interface SharedJob {
   items: number;
   /** Items per chunk. */
   step: number;
-  /** A per-thread scratch pointer: argument index, and how far past the caller's the helper's lies (bytes). */
-  scratch?: { arg: number; bytes: number };
+  /** Per-thread pointers (scratch, partial sums; 2 at most): argument index, and how far past the caller's the helper's lies (bytes). */
+  scratch?: { arg: number; bytes: number }[];
 }
 
 /** Runs kernels over ranges on two threads: the caller and the helper. */
@@ -136,8 +136,12 @@ class Helper implements SimdHelper {
     c[LO] = range;
     c[ITEMS] = items;
     c[STEP] = step;
-    c[SLOT_ARG] = job.scratch?.arg ?? -1;
-    c[SLOT_BYTES] = job.scratch?.bytes ?? 0;
+    const slots = job.scratch ?? [];
+    if (slots.length > 2) throw new Error('the SIMD helper takes at most 2 per-thread pointers');
+    for (let j = 0; j < 2; j++) {
+      c[SLOT_ARG + j] = slots[j]?.arg ?? -1;
+      c[SLOT_BYTES + j] = slots[j]?.bytes ?? 0;
+    }
     c[FAILED] = 0;
     Atomics.store(c, FINISHED, 0);
     this.job = (this.job + 1) & JOB_MASK;

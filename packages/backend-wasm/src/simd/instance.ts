@@ -23,6 +23,11 @@ export interface SimdKernels {
     fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
   ): void;
   winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
+  winograd_filter_grad_f4x3(
+    x: number, dy: number, du: number, scratch: number, n0: number, n1: number,
+    h: number, w: number, c: number, oh: number, ow: number, co: number, top: number, left: number,
+  ): void;
+  winograd_filter_grad_out(du: number, du2: number, dw: number, c: number, co: number): void;
   winograd_conv_f4x3(
     x: number, u: number, y: number, scratch: number, n0: number, n1: number,
     h: number, w: number, c: number, oh: number, ow: number, co: number, top: number, left: number,
