@@ -124,15 +124,19 @@ function inputTransform() {
 }
 
 /**
- * winograd_conv_f4x3(x, u, y, scratch, n0, n1, h, w, c, oh, ow, co, top, left): y[n, oh, ow, co] for images
- * n0 <= n < n1 = the stride-1 3x3 correlation of x[n, h, w, c] (zero outside; output (r, q) reads input rows
- * r - top .. r - top + 2) with the filter whose transform is u[36, c, co]; c a multiple of 4, co of 8.
+ * winograd_conv_f4x3(x, u, y, scratch, n0, n1, h, w, c, oh, ow, co, top, left, bias, relu): y[n, oh, ow, co]
+ * for images n0 <= n < n1 = the stride-1 3x3 correlation of x[n, h, w, c] (zero outside; output (r, q) reads
+ * input rows r - top .. r - top + 2) with the filter whose transform is u[36, c, co], plus bias[co] (0: none),
+ * then max(., 0) if relu; c a multiple of 4, co of 8.
  * scratch: (c + 36*(TILES*(c + co) + 32)) floats of this thread's own.
  */
 function convKernel() {
   const { inT, ptrs } = inputTransform();
   // Output transform of one tile, 4 output channels at $off.
-  const outT = [`(local.set $q (i32.add ${get('mt')} ${get('off')}))`];
+  const outT = [
+    `(local.set $q (i32.add ${get('mt')} ${get('off')}))`,
+    `(local.set $bv (if (result v128) ${get('bias')} (then (v128.load (i32.add ${get('bias')} ${get('off')}))) (else ${f4(0)})))`,
+  ];
   for (let k = 0; k < 36; k++) {
     outT.push(`(local.set $d${k} (v128.load ${get('q')}))`);
     outT.push(`(local.set $q (i32.add ${get('q')} ${get('mps')}))`);
@@ -140,7 +144,7 @@ function convKernel() {
   for (let i = 0; i < 4; i++) for (let c = 0; c < 6; c++) outT.push(`(local.set $t${i * 6 + c} ${lin(AT[i], [0, 1, 2, 3, 4, 5].map((r) => get(`d${r * 6 + c}`)))})`);
   for (let i = 0; i < 4; i++) {
     for (let j = 0; j < 4; j++) {
-      const v = lin(AT[j], [0, 1, 2, 3, 4, 5].map((c) => get(`t${i * 6 + c}`)));
+      const v = `(f32x4.max (f32x4.add ${lin(AT[j], [0, 1, 2, 3, 4, 5].map((c) => get(`t${i * 6 + c}`)))} ${get('bv')}) ${get('lo')})`;
       const cond = `(i32.and (i32.gt_s ${get('vr')} (i32.const ${i})) (i32.gt_s ${get('vc')} (i32.const ${j})))`;
       outT.push(`(if ${cond} (then (v128.store (i32.add (i32.add ${get(`yr${i}`)} (i32.mul ${get('cob')} (i32.const ${j}))) ${get('off')}) ${v})))`);
     }
@@ -170,13 +174,13 @@ function convKernel() {
   ;; y[n, oh, ow, co] = Σ x[n, r - top + i, q - left + j, c] g[i, j, c, co] (zero outside x) with u = the
   ;; filter's transform (winograd_filter_f4x3). Per chunk of ${TILES} 4x4 output tiles: the input transform
   ;; Bᵀ d B of every tile (4 channels at a time) into V[36, ${TILES}, c], 36 GEMMs M[pos] = V[pos] U[pos]
-  ;; (4x8 register blocks), the output transform Aᵀ m A into y. c a multiple of 4, co of 8; scratch holds
+  ;; (4x8 register blocks), the output transform Aᵀ m A (+ bias, ReLU) into y. c a multiple of 4, co of 8; scratch holds
   ;; (c + 36*(${TILES}*(c + co) + 32)) floats: a zero block, V and M (each position's
   ;; block one cache line longer than its data, so that the 36 stores of a transform do not all land in one L1 set).
   (func (export "winograd_conv_f4x3")
     (param $x i32) (param $u i32) (param $y i32) (param $scratch i32) (param $n0 i32) (param $n1 i32)
     (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32) (param $co i32)
-    (param $top i32) (param $left i32)
+    (param $top i32) (param $left i32) (param $bias i32) (param $relu i32)
     (local $cb i32) (local $cob i32) (local $rowb i32) (local $zero i32) (local $vb i32) (local $mb i32)
     (local $vps i32) (local $mps i32) (local $tx i32) (local $tpi i32) (local $total i32) (local $s i32)
     (local $count i32) (local $rows i32) (local $t i32) (local $g i32) (local $img i32) (local $rem i32)
@@ -185,11 +189,14 @@ function convKernel() {
     (local $pos i32) (local $rb i32) (local $cc i32) (local $k i32) (local $pa i32) (local $pb i32) (local $pc i32)
     ${i32locals('p', 36)} ${i32locals('yr', 4)}
     ${locals('d', 36)} ${locals('t', 36)} ${locals('a', 8)} (local $b0 v128) (local $b1 v128) (local $sp v128)
+    (local $bv v128) (local $lo v128)
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cob (i32.shl (local.get $co) (i32.const 2)))
     (local.set $rowb (i32.mul (local.get $w) (local.get $cb)))
     (local.set $zero (local.get $scratch))
     (memory.fill (local.get $zero) (i32.const 0) (local.get $cb))
+    ;; ReLU as max(y, 0), else max(y, -inf) = y (NaN stays NaN either way)
+    (local.set $lo (select ${f4(0)} ${f4('-inf')} (local.get $relu)))
     (local.set $vb (i32.add (local.get $zero) (local.get $cb)))
     (local.set $vps (i32.add (i32.mul (i32.const ${TILES}) (local.get $cb)) (i32.const 64)))
     (local.set $mb (i32.add (local.get $vb) (i32.mul (i32.const 36) (local.get $vps))))

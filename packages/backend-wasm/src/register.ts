@@ -14,7 +14,7 @@ import { slice } from './kernels/slice.js';
 import { sumLeadingAxes } from './kernels/sum.js';
 import { transpose } from './kernels/transpose.js';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.js';
-import { conv2dWinograd } from './kernels/winograd.js';
+import { conv2dWinograd, fusedConv2dWinograd } from './kernels/winograd.js';
 import { installThreadedWasm, setWasmThreads } from './threaded.js';
 import type { KernelArgs } from './wasm-heap.js';
 
@@ -23,6 +23,7 @@ export const WASM_BACKEND = 'wasm';
 /** The kernels this package registers for 'wasm': missing ones (added) and slow ones (replaced). */
 export const WASM_TRAINING_KERNELS = [
   tf.Conv2D,
+  tf.FusedConv2D,
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
   tf.MaxPoolGrad,
@@ -91,6 +92,7 @@ function kernels(): Kernel[] {
     einsumConfig,
     ...fusedKernelConfigs,
     ...around(tf.Conv2D, conv2dWinograd),
+    ...around(tf.FusedConv2D, fusedConv2dWinograd),
     ...around(tf.BatchMatMul, batchMatMul),
     ...around(tf.Transpose, transpose),
     ...around(tf.GatherV2, gatherV2),

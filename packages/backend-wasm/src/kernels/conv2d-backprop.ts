@@ -155,6 +155,16 @@ function filterGradFewTaps(
 function rotatedFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.TensorInfo {
   const [fh, fw, ci, co] = filter.shape as [number, number, number, number];
   const out = backend.makeOutput([fh, fw, co, ci], 'float32');
+  const simd = simdKernels(backend);
+  if (simd) {
+    // Tap t's [ci, co] matrix, transposed, is tap (taps - 1 - t)'s [co, ci]: one SIMD transpose per tap.
+    const taps = fh * fw;
+    const bytes = ci * co * 4;
+    const from = heapOffset(backend, filter);
+    const to = heapOffset(backend, out);
+    for (let t = 0; t < taps; t++) simd.transpose_2d(from + t * bytes, to + (taps - 1 - t) * bytes, ci, co);
+    return out;
+  }
   const src = f32(backend, filter);
   const dst = f32(backend, out);
   for (let r = 0; r < fh; r++) {

@@ -35,6 +35,25 @@ describe('Winograd F(4x4, 3x3) convolutions on wasm', () => {
     });
   }
 
+  it('fused conv2d (inference in tfjs-layers) with a bias and ReLU, a bias alone, ReLU alone, and relu6 (not ours) match cpu', async () => {
+    const xs: [number, number, number, number] = [2, 11, 10, 8];
+    const fs: [number, number, number, number] = [3, 3, 8, 16];
+    for (const [withBias, activation] of [[true, 'relu'], [true, 'linear'], [false, 'relu'], [true, 'relu6']] as const) {
+      await expectSameOnBoth(
+        () =>
+          tf.fused.conv2d({
+            x: tf.tensor(values(xs, 28), xs) as tf.Tensor4D,
+            filter: tf.tensor(values(fs, 29), fs) as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            ...(withBias ? { bias: tf.tensor(values([16], 30), [16]) } : {}),
+            activation,
+          }),
+        WINOGRAD_ATOL,
+      );
+    }
+  });
+
   it('a NaN or infinity reaches every output whose window reads it (and may spread to its 4x4 tile, as in cuDNN)', async () => {
     const xs: [number, number, number, number] = [1, 8, 8, 4];
     const data = values(xs, 24);

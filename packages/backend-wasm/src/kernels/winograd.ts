@@ -49,7 +49,14 @@ export function winogradFits(fh: number, fw: number, strides: [number, number], 
  * y = x ⋆ filter by Winograd F(4x4, 3x3) in our SIMD kernels: 2.25-4x fewer multiplies than the direct
  * convolution (4x on whole tiles), transforms as straight-line SIMD code. `filter` is [3, 3, c, co].
  */
-export function winogradConv3x3(backend: WasmBackend, simd: SimdKernels, x: tf.TensorInfo, filter: tf.TensorInfo, s: Winograd3x3): tf.TensorInfo {
+export function winogradConv3x3(
+  backend: WasmBackend,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  s: Winograd3x3,
+  epilogue: { bias?: tf.TensorInfo; relu?: boolean } = {},
+): tf.TensorInfo {
   const u = backend.makeOutput([36, s.c, s.co], 'float32');
   const y = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
   const helper = s.n > 1 ? simdHelper(backend) : undefined;
@@ -60,7 +67,8 @@ export function winogradConv3x3(backend: WasmBackend, simd: SimdKernels, x: tf.T
   const uo = heapOffset(backend, u);
   const yo = heapOffset(backend, y);
   const so = heapOffset(backend, scratch);
-  const args = [xo, uo, yo, so, 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left];
+  const bias = epilogue.bias ? heapOffset(backend, epilogue.bias) : 0;
+  const args = [xo, uo, yo, so, 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left, bias, epilogue.relu ? 1 : 0];
   if (helper) {
     // Two threads claim images a few at a time (see simd/helper.ts).
     const step = Math.max(1, Math.ceil(s.n / 16));
@@ -99,23 +107,46 @@ export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x
   return dw;
 }
 
-/** Conv2D: Winograd F(4x4, 3x3) where it fits (see winogradFits), else the backend's own (XNNPACK) convolution. */
-export function conv2dWinograd(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x as tf.TensorInfo;
-  const filter = inputs.filter as tf.TensorInfo;
-  const simd = x.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : undefined;
+/** The Winograd shape of a Conv2D / FusedConv2D call, or undefined when Winograd does not take it. */
+function winogradShape(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap): Winograd3x3 | undefined {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as ConvAttrs;
-  if (!simd || (dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4) return original(args);
+  if ((dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
   const c = tfc.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
     strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast',
   );
   const fits = winogradFits(c.filterHeight, c.filterWidth, [c.strideHeight, c.strideWidth], [c.dilationHeight, c.dilationWidth], c.inChannels, c.outChannels, c.batchSize * c.outHeight * c.outWidth);
-  if (!fits) return original(args);
-  return winogradConv3x3(backend, simd, x, filter, {
+  if (!fits) return undefined;
+  return {
     n: c.batchSize, h: c.inHeight, w: c.inWidth, c: c.inChannels, oh: c.outHeight, ow: c.outWidth, co: c.outChannels,
     top: c.padInfo.top, left: c.padInfo.left,
-  });
+  };
+}
+
+/** Conv2D: Winograd F(4x4, 3x3) where it fits (see winogradFits), else the backend's own (XNNPACK) convolution. */
+export function conv2dWinograd(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const simd = simdKernels(backend);
+  const shape = simd && winogradShape(x, filter, attrs);
+  return simd && shape ? winogradConv3x3(backend, simd, x, filter, shape) : original(args);
+}
+
+/**
+ * FusedConv2D (what tfjs-layers' Conv2D runs outside training): Winograd with the bias and a ReLU applied in
+ * its output transform, for no bias or a bias per output channel and no activation or ReLU; else the original.
+ */
+export function fusedConv2dWinograd(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const bias = inputs.bias as tf.TensorInfo | undefined | null;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const simd = simdKernels(backend);
+  const shape = simd && winogradShape(x, filter, attrs);
+  const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]);
+  if (!simd || !shape || !biasFits || (activation !== 'linear' && activation !== 'relu')) return original(args);
+  return winogradConv3x3(backend, simd, x, filter, shape, { ...(bias ? { bias } : {}), relu: activation === 'relu' });
 }
