@@ -3,7 +3,7 @@ import { installThreadedWasm } from './threaded.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useWasmBackend, WASM_TRAINING_KERNELS, WASM_BACKEND } from './register.js';
 export { installChainedOps } from '@tfpipe/core';
-export { installThreadedWasm, MAX_WASM_THREADS, resolveWasmThreads, setWasmThreads, threadedBuildFiles, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './threaded.js';
+export { installThreadedWasm, MAX_WASM_THREADS, resolveWasmThreads, setWasmThreads, threadedBuildFiles, wasmPoolSpinPatched, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './threaded.js';
 export { balancedSizes, createDataParallel, shardSizes } from './parallel/data-parallel.js';
 export type { ComputeOptions, DataParallel, DataParallelGradients, DataParallelOptions } from './parallel/data-parallel.js';
 export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';

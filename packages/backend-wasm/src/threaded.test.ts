@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { describe, expect, it } from 'vitest';
-import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './index.js';
+import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmPoolSpinPatched, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './index.js';
 import { simdHelperItems } from './simd/helper.js';
 import { values } from './test-helpers.js';
 import type { WasmBackend } from './wasm-heap.js';
@@ -26,6 +26,8 @@ describe('the multithreaded wasm build in Node', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(wasmThreadsFallbackReason()).toBeUndefined();
     expect(wasmThreadsInUse()).toBe(cores);
+    // The pool's idle threads poll 1,000 times, not 1,000,000, before they sleep (see POOL_SPIN_POLLS).
+    if (cores > 1) expect(wasmPoolSpinPatched()).toBe(true);
     const files = threadedBuildFiles();
     for (const f of [files.main, files.worker, files.wasm]) expect(existsSync(f), f).toBe(true);
   });

@@ -72,6 +72,35 @@ export function threadedBuildFiles(cacheDir = process.env.TFPIPE_CACHE_DIR ?? tm
   return files;
 }
 
+/**
+ * How many times an idle XNNPACK pool thread polls for its next operation before it sleeps: pthreadpool's
+ * 1,000,000 (milliseconds of spinning) made it fight our own helper thread (simd/helper.ts) for the two vCPUs
+ * after every XNNPACK operation: steps 10% slower on average, one in ten 1.5-2x. 1,000 polls (a few
+ * microseconds) still cover back-to-back XNNPACK operations.
+ */
+export const POOL_SPIN_POLLS = 1000;
+// pthreadpool's wait_for_new_command in 4.22's threaded binary: an atomic load of the command, `!= last`,
+// br_if out, then `i32.const 1000000` (LEB128 c0 84 3d) as the spin counter.
+const SPIN_SITE = Buffer.from('fe10020022022001470d0041c0843d', 'hex');
+let poolSpinPatched = false;
+
+/** The threaded binary with the pool's spin count set to POOL_SPIN_POLLS (unchanged if the site is not found exactly once). */
+function threadedBinary(path: string): Buffer {
+  const bytes = readFileSync(path);
+  const at = bytes.indexOf(SPIN_SITE);
+  poolSpinPatched = at >= 0 && bytes.indexOf(SPIN_SITE, at + 1) < 0;
+  if (poolSpinPatched) {
+    // The same three bytes, as padded LEB128: 0x68 | 0x80, 0x07 | 0x80, 0x00 = 1000.
+    bytes.set([0xe8, 0x87, 0x00], at + SPIN_SITE.length - 3);
+  }
+  return bytes;
+}
+
+/** Whether the running threaded build polls POOL_SPIN_POLLS times (true) or pthreadpool's stock 1,000,000. */
+export function wasmPoolSpinPatched(): boolean {
+  return poolSpinPatched;
+}
+
 /** Starts the threaded wasm module with `threads` XNNPACK threads (the calling thread is one of them). */
 async function startThreadedModule(threads: number): Promise<EmscriptenModule> {
   const files = threadedBuildFiles();
@@ -79,6 +108,7 @@ async function startThreadedModule(threads: number): Promise<EmscriptenModule> {
   const factory = require(files.main) as (config: Record<string, unknown>) => Promise<EmscriptenModule>;
   let aborted: unknown;
   const module = await factory({
+    wasmBinary: threadedBinary(files.wasm),
     locateFile: (path: string) => (path.endsWith('.worker.js') ? files.worker : path.endsWith('.wasm') ? files.wasm : path),
     mainScriptUrlOrBlob: files.main,
     onAbort: (what: unknown) => {
