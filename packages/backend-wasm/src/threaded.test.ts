@@ -49,11 +49,14 @@ describe('the multithreaded wasm build in Node', () => {
     });
   });
 
-  it('Winograd convolutions on two threads (the helper thread claims images too) match cpu, and leak nothing', async () => {
+  it('our kernels on two threads (the helper thread claims images too) match cpu, and leak nothing', async () => {
+    // Winograd (the MNIST CNN's second layer; an odd batch), and a first layer: the few-taps filter
+    // gradient, ReLU's gradient and max pooling's gradient, each split between the two threads.
     type Shape = [number, number, number, number];
     const shapes: [Shape, Shape, 'valid' | 'same'][] = [
-      [[8, 13, 13, 32], [3, 3, 32, 64], 'valid'], // the MNIST CNN's second layer
-      [[7, 10, 11, 8], [3, 3, 8, 16], 'same'], // an odd batch: uneven chunks
+      [[8, 13, 13, 32], [3, 3, 32, 64], 'valid'],
+      [[7, 10, 11, 8], [3, 3, 8, 16], 'same'],
+      [[8, 28, 28, 1], [3, 3, 1, 32], 'valid'],
     ];
     const run = async (backend: string) => {
       await tf.setBackend(backend);
@@ -61,8 +64,9 @@ describe('the multithreaded wasm build in Node', () => {
       for (const [xs, fs, pad] of shapes) {
         const x = tf.tensor(values(xs, 31), xs) as tf.Tensor4D;
         const w = tf.tensor(values(fs, 32), fs) as tf.Tensor4D;
-        const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad).square().mean() as tf.Scalar;
-        out.push(...tf.tidy(() => [tf.conv2d(x, w, 1, pad), ...tf.grads(f)([x, w])].map((t) => Float32Array.from(t.dataSync()))));
+        const layer = (a: tf.Tensor, b: tf.Tensor) => tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad)), 2, 2, 'valid');
+        const f = (a: tf.Tensor, b: tf.Tensor) => layer(a, b).square().mean() as tf.Scalar;
+        out.push(...tf.tidy(() => [layer(x, w), ...tf.grads(f)([x, w])].map((t) => Float32Array.from(t.dataSync()))));
         tf.dispose([x, w]);
       }
       return out;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, simdKernels } from '../simd/instance.js';
 import { f32, type KernelArgs } from '../wasm-heap.js';
 
@@ -52,7 +53,10 @@ function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const size = tf.util.sizeFromShape(x.shape);
   const simd = simdKernels(backend);
   if (simd) {
-    simd.relu_grad(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, out), size);
+    // Big tensors (a first conv layer's activations) on two threads, in blocks of 4096 floats.
+    const blocks = Math.ceil(size / 4096);
+    const args = [heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, out), 0, blocks, size];
+    runShared(simd, { name: 'relu_grad_range', args, range: 3, items: blocks, step: Math.ceil(blocks / 16) }, blocks >= 16 ? simdHelper(backend) : undefined);
     return out;
   }
   const [d, xv, o] = [dy, x, out].map((t) => f32(backend, t)) as Float32Array[];

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, simdKernels } from '../simd/instance.js';
 import { f32, type KernelArgs, zerosOutput } from '../wasm-heap.js';
 
@@ -109,7 +110,8 @@ function maxPoolGrad2x2(
   // activations (2.2 ms for the MNIST CNN's first pooling at batch 32; 0.1 ms in SIMD).
   const simd = C % 4 === 0 ? simdKernels(backend) : undefined;
   if (simd) {
-    simd.maxpool_grad_2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), batchSize, inHeight, inWidth, C, outHeight, outWidth);
+    const args = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), 0, batchSize, inHeight, inWidth, C, outHeight, outWidth];
+    runShared(simd, { name: 'maxpool_grad_2x2_range', args, range: 3, items: batchSize, step: Math.ceil(batchSize / 16) }, simdHelper(backend));
     return dx;
   }
   const x = f32(backend, input);

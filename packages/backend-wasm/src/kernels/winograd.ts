@@ -1,6 +1,6 @@
 import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { simdHelper } from '../simd/helper.js';
+import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
 import { disposeInfos, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
 
@@ -69,13 +69,8 @@ export function winogradConv3x3(
   const so = heapOffset(backend, scratch);
   const bias = epilogue.bias ? heapOffset(backend, epilogue.bias) : 0;
   const args = [xo, uo, yo, so, 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left, bias, epilogue.relu ? 1 : 0];
-  if (helper) {
-    // Two threads claim images a few at a time (see simd/helper.ts).
-    const step = Math.max(1, Math.ceil(s.n / 16));
-    helper.run(simd, { name: 'winograd_conv_f4x3', args, range: 4, items: s.n, step, scratch: [{ arg: 3, bytes: perThread * 4 }] });
-  } else {
-    simd.winograd_conv_f4x3(...(args as Parameters<SimdKernels['winograd_conv_f4x3']>));
-  }
+  // Two threads claim images a few at a time (see simd/helper.ts).
+  runShared(simd, { name: 'winograd_conv_f4x3', args, range: 4, items: s.n, step: Math.ceil(s.n / 16), scratch: [{ arg: 3, bytes: perThread * 4 }] }, helper);
   disposeInfos(backend, u, scratch);
   return y;
 }
@@ -96,12 +91,9 @@ export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x
   const scratch = backend.makeOutput([parts * perThread], 'float32');
   const duo = heapOffset(backend, du);
   const args = [heapOffset(backend, x), heapOffset(backend, dy), duo, heapOffset(backend, scratch), 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left];
-  if (helper) {
-    // The helper's du and scratch lie one slot further: both move by the same bytes.
-    helper.run(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step: Math.max(1, Math.ceil(s.n / 16)), scratch: [{ arg: 2, bytes: duFloats * 4 }, { arg: 3, bytes: perThread * 4 }] });
-  } else {
-    simd.winograd_filter_grad_f4x3(...(args as Parameters<SimdKernels['winograd_filter_grad_f4x3']>));
-  }
+  // The helper's du and scratch lie one slot further: both move by the same bytes.
+  const slots = [{ arg: 2, bytes: duFloats * 4 }, { arg: 3, bytes: perThread * 4 }];
+  runShared(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step: Math.ceil(s.n / 16), scratch: slots }, helper);
   simd.winograd_filter_grad_out(duo, helper ? duo + duFloats * 4 : 0, heapOffset(backend, dw), s.c, s.co);
   disposeInfos(backend, du, scratch);
   return dw;

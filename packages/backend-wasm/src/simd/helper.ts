@@ -207,3 +207,18 @@ export function simdHelperItems(backend: WasmBackend): number | undefined {
   const memory = backendMemory(backend);
   return memory ? helpers.get(memory)?.helped : undefined;
 }
+
+/**
+ * Runs `job` on the calling thread and `helper` (from simdHelper, looked up by the caller once, since its
+ * per-thread buffers were sized for it), or over the whole range on the calling thread alone.
+ */
+export function runShared(kernels: SimdKernels, job: SharedJob, helper: SimdHelper | undefined): void {
+  if (helper && job.items > 1) {
+    helper.run(kernels, job);
+    return;
+  }
+  const argv = job.args.slice();
+  argv[job.range] = 0;
+  argv[job.range + 1] = job.items;
+  (kernels[job.name] as (...a: number[]) => void)(...argv);
+}

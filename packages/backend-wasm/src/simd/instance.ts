@@ -22,6 +22,13 @@ export interface SimdKernels {
     n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
   ): void;
+  maxpool_grad_2x2_range(x: number, dy: number, dx: number, n0: number, n1: number, inH: number, inW: number, c: number, outH: number, outW: number): void;
+  conv_filter_grad_few_taps_range(
+    x: number, dy: number, dw: number, g: number, n0: number, n1: number,
+    h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
+  ): void;
+  relu_grad_range(dy: number, x: number, dx: number, i0: number, i1: number, size: number): void;
   winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
   winograd_filter_grad_f4x3(
     x: number, dy: number, du: number, scratch: number, n0: number, n1: number,

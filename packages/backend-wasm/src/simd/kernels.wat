@@ -9,7 +9,7 @@
   ;; dy goes to its first maximum in row-major order (strict >), like the cpu backend; branch-free:
   ;; top = first max of (a, b), bottom = first max of (c, e), bottom wins only if strictly greater.
   ;; Writes every element of every window (dy or 0); an odd last row/column must be zeroed by the caller.
-  (func (export "maxpool_grad_2x2")
+  (func $maxpool_grad_2x2 (export "maxpool_grad_2x2")
     (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32) (param $inH i32) (param $inW i32)
     (param $C i32) (param $outH i32) (param $outW i32)
     (local $b i32) (local $yr i32) (local $yc i32) (local $d i32)
@@ -94,7 +94,7 @@
   ;; (T * 64 floats of scratch; the pixel's (b, y, z) kept by counters, no divisions), then blocks of
   ;; 4 taps x 8 channels accumulate over the chunk in 8 registers (8 independent add chains: the adds'
   ;; latency, not their count, bounded a single chain). The caller zeroes dw.
-  (func (export "conv_filter_grad_few_taps")
+  (func $conv_filter_grad_few_taps (export "conv_filter_grad_few_taps")
     (param $x i32) (param $dy i32) (param $dw i32) (param $g i32)
     (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $oh i32) (param $ow i32) (param $co i32)
     (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dwd i32) (param $top i32) (param $left i32)
@@ -533,7 +533,7 @@
 
   ;; ReLU's gradient in one pass: dx = dy * (x > 0 ? 1 : 0), NaN where x is NaN: what tfjs-core computes
   ;; as dy * cast(step(x)) in three kernels (so NaN and infinities in dy come out the same too).
-  (func (export "relu_grad")
+  (func $relu_grad (export "relu_grad")
     (param $dy i32) (param $x i32) (param $dx i32) (param $size i32)
     (local $i i32) (local $end i32) (local $end4 i32) (local $xv v128) (local $xs f32)
     (local.set $end (i32.shl (local.get $size) (i32.const 2)))
@@ -558,5 +558,42 @@
             (f32.ne (local.get $xs) (local.get $xs)))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $tloop)))
+  )
+
+  ;; Range forms for the helper thread (simd/helper.ts), which splits a call into chunks of items that
+  ;; two threads claim: the kernel above over images [n0, n1), or over 4096-float blocks [i0, i1).
+  (func (export "maxpool_grad_2x2_range")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $n0 i32) (param $n1 i32) (param $inH i32) (param $inW i32)
+    (param $C i32) (param $outH i32) (param $outW i32)
+    (local $inb i32) (local $outb i32)
+    (local.set $inb (i32.mul (i32.shl (i32.mul (i32.mul (local.get $inH) (local.get $inW)) (local.get $C)) (i32.const 2)) (local.get $n0)))
+    (local.set $outb (i32.mul (i32.shl (i32.mul (i32.mul (local.get $outH) (local.get $outW)) (local.get $C)) (i32.const 2)) (local.get $n0)))
+    (call $maxpool_grad_2x2
+      (i32.add (local.get $x) (local.get $inb)) (i32.add (local.get $dy) (local.get $outb)) (i32.add (local.get $dx) (local.get $inb))
+      (i32.sub (local.get $n1) (local.get $n0)) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW))
+  )
+
+  ;; Accumulates into dw like the kernel: each thread gives its own (zeroed) dw and scratch g.
+  (func (export "conv_filter_grad_few_taps_range")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $g i32)
+    (param $n0 i32) (param $n1 i32) (param $h i32) (param $w i32) (param $ci i32) (param $oh i32) (param $ow i32) (param $co i32)
+    (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dwd i32) (param $top i32) (param $left i32)
+    (call $conv_filter_grad_few_taps
+      (i32.add (local.get $x) (i32.mul (i32.shl (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 2)) (local.get $n0)))
+      (i32.add (local.get $dy) (i32.mul (i32.shl (i32.mul (i32.mul (local.get $oh) (local.get $ow)) (local.get $co)) (i32.const 2)) (local.get $n0)))
+      (local.get $dw) (local.get $g) (i32.sub (local.get $n1) (local.get $n0))
+      (local.get $h) (local.get $w) (local.get $ci) (local.get $oh) (local.get $ow) (local.get $co)
+      (local.get $fh) (local.get $fw) (local.get $sh) (local.get $sw) (local.get $dh) (local.get $dwd) (local.get $top) (local.get $left))
+  )
+
+  (func (export "relu_grad_range")
+    (param $dy i32) (param $x i32) (param $dx i32) (param $i0 i32) (param $i1 i32) (param $size i32)
+    (local $start i32) (local $end i32)
+    (local.set $start (i32.shl (local.get $i0) (i32.const 12)))
+    (local.set $end (i32.shl (local.get $i1) (i32.const 12)))
+    (if (i32.gt_u (local.get $end) (local.get $size)) (then (local.set $end (local.get $size))))
+    (call $relu_grad
+      (i32.add (local.get $dy) (i32.shl (local.get $start) (i32.const 2))) (i32.add (local.get $x) (i32.shl (local.get $start) (i32.const 2)))
+      (i32.add (local.get $dx) (i32.shl (local.get $start) (i32.const 2))) (i32.sub (local.get $end) (local.get $start)))
   )
 )
