@@ -104,3 +104,46 @@ describe('fused ReLU gradient on wasm', () => {
     x.dispose();
   });
 });
+
+describe('fused conv2d + bias + ReLU while training on wasm', () => {
+  const xs: [number, number, number, number] = [2, 10, 9, 8];
+  const fs: [number, number, number, number] = [3, 3, 8, 16];
+  const layer = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
+    tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad: 'same', activation: 'relu' });
+
+  it('matches cpu (value and the gradients of input, filter and bias), with and without a bias', async () => {
+    await expectSameOnBoth(
+      () => valueAndGrads(layer, [tf.tensor(values(xs, 41), xs), tf.tensor(values(fs, 42), fs), tf.tensor(values([16], 43), [16])]),
+      5e-4,
+    );
+    await expectSameOnBoth(
+      () =>
+        valueAndGrads(
+          (x, f) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', activation: 'relu' }),
+          [tf.tensor(values([2, 12, 12, 1], 44), [2, 12, 12, 1]), tf.tensor(values([3, 3, 1, 8], 45), [3, 3, 1, 8])],
+        ),
+      5e-4,
+    );
+  });
+
+  it('runs one FusedConv2D forward (no Add, no Relu) and no input gradient when only the weights need one', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(values(xs, 46), xs);
+    const f = tf.variable(tf.tensor(values(fs, 47), fs));
+    const b = tf.variable(tf.tensor(values([16], 48), [16]));
+    const names = await kernelsRun(() => {
+      const { value, grads: g } = tf.variableGrads(() => layer(x, f, b).sum() as tf.Scalar, [f, b]);
+      tf.dispose([value, ...Object.values(g)]);
+    });
+    expect(names).toContain(tf.FusedConv2D);
+    expect(names).toContain(tf.Conv2DBackpropFilter);
+    expect(names).not.toContain(tf.Conv2DBackpropInput);
+    expect(names).not.toContain(tf.Relu);
+    expect(names).not.toContain(tf.Add);
+    await expectNoLeakedTensors(() => {
+      const { value, grads: g } = tf.variableGrads(() => layer(x, f, b).sum() as tf.Scalar, [f, b]);
+      tf.dispose([value, ...Object.values(g)]);
+    });
+    tf.dispose([x, f, b]);
+  });
+});

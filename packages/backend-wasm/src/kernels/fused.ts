@@ -110,6 +110,64 @@ export function reluForward(args: KernelArgs, original: (a: KernelArgs) => tf.Te
   return original(args);
 }
 
+type FusedConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+};
+
+/**
+ * The gradient of the FusedConv2D kernel with no activation or ReLU (tfjs-core registers none: its fused op
+ * wraps the kernel in customGrad, and falls back to conv2d + add + relu while a gradient is recorded). Each
+ * input's gradient is computed only if the tape asks for it: a first layer's input gradient never runs.
+ */
+const fusedConv2dGradient: tf.GradConfig = {
+  kernelName: tf.FusedConv2D,
+  inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad, dataFormat, dimRoundingMode, activation } = attrs as unknown as FusedConvAttrs;
+    if (activation !== 'relu' && activation !== 'linear' && activation !== undefined) {
+      throw new Error(`the FusedConv2D gradient handles no activation or relu, received ${activation}`);
+    }
+    // ReLU's mask from its output: y > 0 exactly where the pre-activation is > 0.
+    const dyAct = activation === 'relu' ? reluGradOf(dy as tf.Tensor, y) : (dy as tf.Tensor);
+    const conv = { strides, pad, dataFormat: dataFormat ?? 'NHWC', ...(dimRoundingMode ? { dimRoundingMode } : {}) } as unknown as tf.NamedAttrMap;
+    return {
+      x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dyAct, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
+      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dyAct }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
+      bias: () => tf.sum(dyAct, [0, 1, 2]),
+    };
+  },
+};
+
+type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
+
+/**
+ * tf.fused.conv2d while a gradient is recorded, on wasm, with ReLU: one FusedConv2D kernel (XNNPACK or our
+ * Winograd, bias and ReLU in the convolution's own pass) with the gradient above, instead of tfjs-core's
+ * conv2d + add + relu (three kernels forward, four tape nodes back). Everything else goes to the stock op.
+ */
+function fusedConv2dWhileTraining(stock: typeof tf.fused.conv2d): typeof tf.fused.conv2d {
+  return ((args: FusedConv2dArgs) => {
+    const { x, filter, bias, strides, pad, dataFormat, dilations, dimRoundingMode, activation, preluActivationWeights } = args;
+    const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+    const dil = dilations ?? 1;
+    const plain =
+      activation === 'relu' && recording && tf.getBackend() === 'wasm' && !preluActivationWeights &&
+      x instanceof tf.Tensor && x.rank === 4 && x.dtype === 'float32' && filter instanceof tf.Tensor && filter.rank === 4 &&
+      (dataFormat ?? 'NHWC') === 'NHWC' && (dil === 1 || (Array.isArray(dil) && dil[0] === 1 && dil[1] === 1)) &&
+      (bias === undefined || (bias instanceof tf.Tensor && bias.rank === 1 && bias.shape[0] === filter.shape[3] && bias.dtype === 'float32'));
+    if (!plain || !hasKernel(tf.FusedConv2D) || tf.getGradient(tf.FusedConv2D) !== fusedConv2dGradient) return stock(args);
+    const inputs: tf.NamedTensorMap = bias ? { x, filter, bias: bias as tf.Tensor } : { x, filter };
+    const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode, activation: 'relu', leakyreluAlpha: 0 };
+    return tf.engine().runKernel(tf.FusedConv2D, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }) as typeof tf.fused.conv2d;
+}
+
 let installed = false;
 
 /**
@@ -124,6 +182,11 @@ export function installFusedOps(): void {
   if (installed) return;
   installed = true;
   ensureReluGradient();
+  if (!tf.getGradient(tf.FusedConv2D)) {
+    tf.registerGradient(fusedConv2dGradient);
+    const fused = tf.fused as { conv2d: typeof tf.fused.conv2d };
+    fused.conv2d = fusedConv2dWhileTraining(fused.conv2d);
+  }
   tf.registerGradient({
     kernelName: RELU_GRAD_KERNEL,
     inputsToSave: ['x'],
