@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { describe, expect, it } from 'vitest';
 import { MAX_WASM_THREADS, resolveWasmThreads, threadedBuildFiles, useWasmBackend, wasmPoolSpinPatched, wasmThreadsFallbackReason, wasmThreadsFor, wasmThreadsInUse } from './index.js';
-import { simdHelperItems } from './simd/helper.js';
+import { setSimdHelperEnabled, simdHelperItems } from './simd/helper.js';
 import { values } from './test-helpers.js';
 import type { WasmBackend } from './wasm-heap.js';
 
@@ -83,6 +83,20 @@ describe('the multithreaded wasm build in Node', () => {
     });
     // On a busy machine one call may finish before the helper wakes; over four rounds it takes part.
     if (cores > 1) expect(simdHelperItems(backend)!).toBeGreaterThan(before);
+    // Same numbers bit for bit whichever thread ran which images, and with the helper off: filter gradients
+    // are summed per fixed chunk of the batch, then in order.
+    const first = await run('wasm');
+    const again = await run('wasm');
+    setSimdHelperEnabled(false);
+    try {
+      const alone = await run('wasm');
+      for (const [i, a] of first.entries()) {
+        expect(again[i], `output ${i}, two threads again`).toEqual(a);
+        expect(alone[i], `output ${i}, calling thread alone`).toEqual(a);
+      }
+    } finally {
+      setSimdHelperEnabled(true);
+    }
   });
 
   it('a script on the threaded build exits on its own once it is done', () => {

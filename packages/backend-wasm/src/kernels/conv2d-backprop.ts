@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
+import { PARTIAL_SUMS, winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
 import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
@@ -142,25 +142,25 @@ function filterGradFewTaps(
 ): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = c;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  // Two threads each sum their images into their own dW (then added here) with their own scratch.
+  // Summed per chunk of the batch (4 at most), the chunks then in order: the same numbers whichever thread
+  // ran which chunk, and with one thread or two.
   const helper = n > 1 ? simdHelper(backend) : undefined;
   const size = fh * fw * ci * co;
-  const parts = helper ? 2 : 1;
-  const sums = zerosOutput(backend, helper ? [2 * size] : [fh, fw, ci, co]);
-  const scratch = backend.makeOutput([parts * fh * fw * ci * 64], 'float32');
+  const step = Math.ceil(n / PARTIAL_SUMS);
+  const partials = Math.ceil(n / step);
+  const sums = zerosOutput(backend, [partials * size]);
+  const scratchFloats = fh * fw * ci * 64;
+  const scratch = backend.makeOutput([(helper ? 2 : 1) * scratchFloats], 'float32');
+  const so = heapOffset(backend, sums);
   const args = [
-    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, sums), heapOffset(backend, scratch),
+    heapOffset(backend, x), heapOffset(backend, dy), so, heapOffset(backend, scratch),
     0, n, h, w, ci, oh, ow, co, fh, fw, sh, sw, dh, dw, c.padInfo.top, c.padInfo.left,
   ];
-  const slots = [{ arg: 2, bytes: size * 4 }, { arg: 3, bytes: fh * fw * ci * 64 * 4 }];
-  runShared(simd, { name: 'conv_filter_grad_few_taps_range', args, range: 4, items: n, step: Math.ceil(n / 16), scratch: slots }, helper);
-  disposeInfos(backend, scratch);
-  if (!helper) return sums;
+  const scratchSlot = [{ arg: 3, bytes: scratchFloats * 4 }];
+  runShared(simd, { name: 'conv_filter_grad_few_taps_range', args, range: 4, items: n, step, scratch: scratchSlot, perChunk: { arg: 2, bytes: size * 4 } }, helper);
   const out = backend.makeOutput([fh, fw, ci, co], 'float32');
-  const s = f32(backend, sums);
-  const o = f32(backend, out);
-  for (let i = 0; i < size; i++) o[i] = s[i]! + s[size + i]!;
-  disposeInfos(backend, sums);
+  simd.add_partials(so, partials, size * 4, size, heapOffset(backend, out));
+  disposeInfos(backend, scratch, sums);
   return out;
 }
 

@@ -14,6 +14,8 @@ type ConvAttrs = {
 
 /** Tiles per chunk in winograd_conv_f4x3 (scripts/winograd-wat.mjs: TILES). */
 const TILES = 16;
+/** Filter gradients are summed in this many chunks of the batch at most (see winogradFilterGrad3x3). */
+export const PARTIAL_SUMS = 4;
 
 /** The shape of one stride-1, dilation-1 3x3 convolution (NHWC), output (r, q) reading input rows r - top + 0..2. */
 export interface Winograd3x3 {
@@ -78,23 +80,26 @@ export function winogradConv3x3(
 /**
  * The filter gradient of that convolution, dW[3, 3, c, co] for dy [n, oh, ow, co], as the adjoint of the
  * Winograd transform: du = Σ over tiles (Bᵀ d B)ᵀ (A e Aᵀ), 36 GEMMs of c x co summed over the tiles,
- * then dW = Gᵀ du G. Two threads each sum their own du; the two are added in the last step.
+ * then dW = Gᵀ du G.
  */
 export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, s: Winograd3x3): tf.TensorInfo {
   const helper = s.n > 1 ? simdHelper(backend) : undefined;
-  const parts = helper ? 2 : 1;
+  // du is summed per chunk of the batch (4 at most), the chunks then in order: the same numbers whichever
+  // thread ran which chunk, and with one thread or two.
+  const step = Math.ceil(s.n / PARTIAL_SUMS);
+  const partials = Math.ceil(s.n / step);
   const duFloats = 36 * s.c * s.co;
-  const du = backend.makeOutput([parts * duFloats], 'float32');
+  const du = backend.makeOutput([partials * duFloats], 'float32');
   backend.typedArrayFromHeap(du).fill(0);
   const dw = backend.makeOutput([3, 3, s.c, s.co], 'float32');
   const perThread = s.c + s.co + 36 * (TILES * (s.c + s.co) + 32);
-  const scratch = backend.makeOutput([parts * perThread], 'float32');
+  const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
   const duo = heapOffset(backend, du);
   const args = [heapOffset(backend, x), heapOffset(backend, dy), duo, heapOffset(backend, scratch), 0, s.n, s.h, s.w, s.c, s.oh, s.ow, s.co, s.top, s.left];
-  // The helper's du and scratch lie one slot further: both move by the same bytes.
-  const slots = [{ arg: 2, bytes: duFloats * 4 }, { arg: 3, bytes: perThread * 4 }];
-  runShared(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step: Math.ceil(s.n / 16), scratch: slots }, helper);
-  simd.winograd_filter_grad_out(duo, helper ? duo + duFloats * 4 : 0, heapOffset(backend, dw), s.c, s.co);
+  const scratchSlot = [{ arg: 3, bytes: perThread * 4 }];
+  runShared(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step, scratch: scratchSlot, perChunk: { arg: 2, bytes: duFloats * 4 } }, helper);
+  simd.add_partials(duo, partials, duFloats * 4, duFloats, duo);
+  simd.winograd_filter_grad_out(duo, 0, heapOffset(backend, dw), s.c, s.co);
   disposeInfos(backend, du, scratch);
   return dw;
 }

@@ -31,7 +31,9 @@ const STEP = 9;
 const SLOT_ARG = 10; // argument indices of per-thread pointers (2 at most), -1 for none
 const SLOT_BYTES = 12; // the helper's are SLOT_BYTES past the caller's
 const HELPED = 14; // items the helper has run, over all jobs (tests check that it takes part)
-const CTRL_INTS = 15;
+const CHUNK_ARG = 15; // argument index of a per-chunk pointer, -1 for none
+const CHUNK_BYTES = 16; // chunk k's lies k * CHUNK_BYTES past the first's
+const CTRL_INTS = 17;
 const MAX_ARGS = 32;
 const JOB_MASK = 0x7fff;
 
@@ -66,11 +68,15 @@ while (k) {
     if (Atomics.compareExchange(c, ${CLAIM}, cur, tag | end) !== cur) continue;
     argv[lo] = i;
     argv[lo + 1] = end;
+    const chunkArg = c[${CHUNK_ARG}];
+    const base = chunkArg >= 0 ? argv[chunkArg] : 0;
+    if (chunkArg >= 0) argv[chunkArg] = base + ((i / step) | 0) * c[${CHUNK_BYTES}];
     try {
       f(...argv);
     } catch {
       c[${FAILED}] = 1;
     }
+    if (chunkArg >= 0) argv[chunkArg] = base;
     Atomics.add(c, ${HELPED}, end - i);
     Atomics.add(c, ${FINISHED}, end - i);
     Atomics.notify(c, ${FINISHED});
@@ -89,8 +95,13 @@ export interface SharedJob {
   items: number;
   /** Items per chunk. */
   step: number;
-  /** Per-thread pointers (scratch, partial sums; 2 at most): argument index, and how far past the caller's the helper's lies (bytes). */
+  /** Per-thread pointers (scratch; 2 at most): argument index, and how far past the caller's the helper's lies (bytes). */
   scratch?: { arg: number; bytes: number }[];
+  /**
+   * A per-chunk pointer (partial sums): chunk k (items [k*step, (k+1)*step)) gets it k*bytes further, whoever
+   * runs it, so that sums over the items come out the same on one thread or two (see add_partials).
+   */
+  perChunk?: { arg: number; bytes: number };
 }
 
 /** Runs kernels over ranges on two threads: the caller and the helper. */
@@ -142,6 +153,8 @@ class Helper implements SimdHelper {
       c[SLOT_ARG + j] = slots[j]?.arg ?? -1;
       c[SLOT_BYTES + j] = slots[j]?.bytes ?? 0;
     }
+    c[CHUNK_ARG] = job.perChunk?.arg ?? -1;
+    c[CHUNK_BYTES] = job.perChunk?.bytes ?? 0;
     c[FAILED] = 0;
     Atomics.store(c, FINISHED, 0);
     this.job = (this.job + 1) & JOB_MASK;
@@ -160,6 +173,7 @@ class Helper implements SimdHelper {
       if (Atomics.compareExchange(c, CLAIM, cur, tag | end) !== cur) continue;
       argv[range] = i;
       argv[range + 1] = end;
+      if (job.perChunk) argv[job.perChunk.arg] = args[job.perChunk.arg]! + Math.floor(i / step) * job.perChunk.bytes;
       try {
         f(...argv);
       } catch (e) {
@@ -217,8 +231,14 @@ export function runShared(kernels: SimdKernels, job: SharedJob, helper: SimdHelp
     helper.run(kernels, job);
     return;
   }
+  const f = kernels[job.name] as (...a: number[]) => void;
   const argv = job.args.slice();
-  argv[job.range] = 0;
-  argv[job.range + 1] = job.items;
-  (kernels[job.name] as (...a: number[]) => void)(...argv);
+  // Per-chunk partial sums: the same chunks as on two threads, so the same numbers.
+  const step = job.perChunk ? job.step : job.items;
+  for (let i = 0; i < job.items; i += step) {
+    argv[job.range] = i;
+    argv[job.range + 1] = Math.min(job.items, i + step);
+    if (job.perChunk) argv[job.perChunk.arg] = job.args[job.perChunk.arg]! + (i / step) * job.perChunk.bytes;
+    f(...argv);
+  }
 }

@@ -29,6 +29,7 @@ export interface SimdKernels {
     fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
   ): void;
   relu_grad_range(dy: number, x: number, dx: number, i0: number, i1: number, size: number): void;
+  add_partials(src: number, count: number, stride: number, size: number, dst: number): void;
   winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
   winograd_filter_grad_f4x3(
     x: number, dy: number, du: number, scratch: number, n0: number, n1: number,

@@ -596,4 +596,28 @@
       (i32.add (local.get $dy) (i32.shl (local.get $start) (i32.const 2))) (i32.add (local.get $x) (i32.shl (local.get $start) (i32.const 2)))
       (i32.add (local.get $dx) (i32.shl (local.get $start) (i32.const 2))) (i32.sub (local.get $end) (local.get $start)))
   )
+
+  ;; dst[i] = ((src[i] + src[stride + i]) + src[2*stride + i]) + ... over count partial sums of size floats
+  ;; (stride in bytes; dst may be src): the partial sums of a kernel split in fixed chunks, added in a fixed
+  ;; order so that results do not depend on which thread ran which chunk. size a multiple of 4.
+  (func (export "add_partials")
+    (param $src i32) (param $count i32) (param $stride i32) (param $size i32) (param $dst i32)
+    (local $i i32) (local $end i32) (local $j i32) (local $p i32) (local $acc v128)
+    (local.set $end (i32.shl (local.get $size) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $p (i32.add (local.get $src) (local.get $i)))
+      (local.set $acc (v128.load (local.get $p)))
+      (local.set $j (i32.const 1))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $count)))
+        (local.set $p (i32.add (local.get $p) (local.get $stride)))
+        (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop)))
+      (v128.store (i32.add (local.get $dst) (local.get $i)) (local.get $acc))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $loop)))
+  )
 )
