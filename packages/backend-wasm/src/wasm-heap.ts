@@ -8,6 +8,15 @@ export interface WasmBackend extends tf.KernelBackend {
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
 }
 
+/** The attributes of tfjs's conv2d kernels (Conv2D, FusedConv2D, Conv2DBackpropInput/Filter). */
+export type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: [number, number] | number;
+};
+
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
 
 /**

@@ -2,23 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
 import { PARTIAL_SUMS, winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
-import { disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
+import { type ConvAttrs, disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
- * - filter gradient: with our SIMD kernels, im2colᵀ(x) · dy as one XNNPACK GEMM, or for first layers (few
- *   taps) one pass of our own kernel; without them, a convolution of x (batch and channel axes swapped) with
- *   dy as the filter, whose dilation is the forward stride;
- * - input gradient: a stride-1 XNNPACK convolution of dy (zeros inserted between rows/columns for
- *   stride > 1) with the filter rotated by 180 degrees and its in/out channels swapped.
+ * - filter gradient: with our SIMD kernels, Winograd's adjoint for 3x3 stride-1 (winograd.ts), else
+ *   im2colᵀ(x) · dy as one XNNPACK GEMM, or for first layers (few taps) one pass of our own kernel; without
+ *   them, a convolution of x (batch and channel axes swapped) with dy as the filter, whose dilation is the
+ *   forward stride;
+ * - input gradient: a stride-1 convolution of dy (zeros inserted between rows/columns for stride > 1) with
+ *   the filter rotated by 180 degrees and its in/out channels swapped: Winograd where it fits, else XNNPACK.
  */
-
-type ConvAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  dilations?: [number, number] | number;
-};
 
 function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
   const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs;

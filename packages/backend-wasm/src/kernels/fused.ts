@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, simdKernels } from '../simd/instance.js';
-import { f32, type KernelArgs } from '../wasm-heap.js';
+import { type ConvAttrs, f32, type KernelArgs } from '../wasm-heap.js';
 
 /*
  * Two places where tfjs-core runs a chain of tiny kernels that one pass over memory can replace. On the
@@ -110,13 +110,8 @@ export function reluForward(args: KernelArgs, original: (a: KernelArgs) => tf.Te
   return original(args);
 }
 
-type FusedConvAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-};
+type FusedConvAttrs = ConvAttrs & { activation?: string };
+
 
 /**
  * The gradient of the FusedConv2D kernel with no activation or ReLU (tfjs-core registers none: its fused op

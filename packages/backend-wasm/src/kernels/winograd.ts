@@ -2,15 +2,7 @@ import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { disposeInfos, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
-
-type ConvAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  dilations?: [number, number] | number;
-};
+import { type ConvAttrs, disposeInfos, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
 
 /** Tiles per chunk in winograd_conv_f4x3 (scripts/winograd-wat.mjs: TILES). */
 const TILES = 16;
@@ -99,7 +91,7 @@ export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x
   const scratchSlot = [{ arg: 3, bytes: perThread * 4 }];
   runShared(simd, { name: 'winograd_filter_grad_f4x3', args, range: 4, items: s.n, step, scratch: scratchSlot, perChunk: { arg: 2, bytes: duFloats * 4 } }, helper);
   simd.add_partials(duo, partials, duFloats * 4, duFloats, duo);
-  simd.winograd_filter_grad_out(duo, 0, heapOffset(backend, dw), s.c, s.co);
+  simd.winograd_filter_grad_out(duo, heapOffset(backend, dw), s.c, s.co);
   disposeInfos(backend, du, scratch);
   return dw;
 }
@@ -132,7 +124,7 @@ export function conv2dWinograd(args: KernelArgs, original: (args: KernelArgs) =>
 }
 
 /**
- * FusedConv2D (what tfjs-layers' Conv2D runs outside training): Winograd with the bias and a ReLU applied in
+ * FusedConv2D (what tfjs-layers' Conv2D runs; in training too on wasm, see fused.ts): Winograd with the bias and a ReLU applied in
  * its output transform, for no bias or a bias per output channel and no activation or ReLU; else the original.
  */
 export function fusedConv2dWinograd(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo): tf.TensorInfo {

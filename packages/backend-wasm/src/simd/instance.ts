@@ -35,7 +35,7 @@ export interface SimdKernels {
     x: number, dy: number, du: number, scratch: number, n0: number, n1: number,
     h: number, w: number, c: number, oh: number, ow: number, co: number, top: number, left: number,
   ): void;
-  winograd_filter_grad_out(du: number, du2: number, dw: number, c: number, co: number): void;
+  winograd_filter_grad_out(du: number, dw: number, c: number, co: number): void;
   winograd_conv_f4x3(
     x: number, u: number, y: number, scratch: number, n0: number, n1: number,
     h: number, w: number, c: number, oh: number, ow: number, co: number, top: number, left: number, bias: number, relu: number,
