@@ -29,6 +29,8 @@ export interface SimdKernels {
     fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, top: number, left: number,
   ): void;
   relu_grad_range(dy: number, x: number, dx: number, i0: number, i1: number, size: number): void;
+  lstm_gates(z: number, c: number, h: number, cn: number, rows: number, units: number, hard: number): void;
+  lstm_gates_grad(dh: number, dcn: number, z: number, c: number, dz: number, dc: number, rows: number, units: number, hard: number): void;
   add_partials(src: number, count: number, stride: number, size: number, dst: number): void;
   winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
   winograd_filter_grad_f4x3(

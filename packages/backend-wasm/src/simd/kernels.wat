@@ -620,4 +620,105 @@
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $loop)))
   )
+
+  ;; tanh, 4 lanes: Eigen's rational approximation (x clamped to ±7.905311, numerator degree 13, denominator
+  ;; 6); within 3.3e-7 of Math.tanh over the float32 range. NaN stays NaN.
+  (func $tanh4 (param $x v128) (result v128) (local $x2 v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 7.905311107635498 7.905311107635498 7.905311107635498 7.905311107635498)) (v128.const f32x4 -7.905311107635498 -7.905311107635498 -7.905311107635498 -7.905311107635498)))
+    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
+    (f32x4.div (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (v128.const f32x4 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16) (local.get $x2)) (v128.const f32x4 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13)) (local.get $x2)) (v128.const f32x4 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11)) (local.get $x2)) (v128.const f32x4 5.12229709037114e-08 5.12229709037114e-08 5.12229709037114e-08 5.12229709037114e-08)) (local.get $x2)) (v128.const f32x4 1.48572235717979e-05 1.48572235717979e-05 1.48572235717979e-05 1.48572235717979e-05)) (local.get $x2)) (v128.const f32x4 0.000637261928875436 0.000637261928875436 0.000637261928875436 0.000637261928875436)) (local.get $x2)) (v128.const f32x4 0.00489352455891786 0.00489352455891786 0.00489352455891786 0.00489352455891786)) (local.get $x)) (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (v128.const f32x4 1.19825839466702e-06 1.19825839466702e-06 1.19825839466702e-06 1.19825839466702e-06) (local.get $x2)) (v128.const f32x4 0.000118534705686654 0.000118534705686654 0.000118534705686654 0.000118534705686654)) (local.get $x2)) (v128.const f32x4 0.002268434632439 0.002268434632439 0.002268434632439 0.002268434632439)) (local.get $x2)) (v128.const f32x4 0.00489352518554385 0.00489352518554385 0.00489352518554385 0.00489352518554385)))
+  )
+
+  ;; The LSTM gates' activations: hard sigmoid clip(0.2x + 0.5, 0, 1) as tfjs-layers computes it, or the
+  ;; logistic sigmoid as 0.5 + 0.5 tanh(x / 2).
+  (func $gate4 (param $x v128) (param $hard i32) (result v128)
+    (if (result v128) (local.get $hard)
+      (then (f32x4.max (f32x4.min (f32x4.add (f32x4.mul (local.get $x) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 1.0 1.0 1.0 1.0)) (v128.const f32x4 0.0 0.0 0.0 0.0)))
+      (else (f32x4.add (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (call $tanh4 (f32x4.mul (local.get $x) (v128.const f32x4 0.5 0.5 0.5 0.5))))))))
+
+  ;; One LSTM step after z = x W + h U + b ([rows, 4 * units], gates i, f, g, o as tfjs-layers splits them):
+  ;; c' = f c + i tanh(g), h' = o tanh(c'). units a multiple of 4.
+  (func (export "lstm_gates")
+    (param $z i32) (param $c i32) (param $h i32) (param $cn i32) (param $rows i32) (param $units i32) (param $hard i32)
+    (local $r i32) (local $u i32) (local $ub i32) (local $zp i32) (local $o i32)
+    (local $i v128) (local $f v128) (local $g v128) (local $og v128) (local $cc v128)
+    (local.set $ub (i32.shl (local.get $units) (i32.const 2)))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $u (i32.const 0))
+      (block $udone (loop $uloop
+        (br_if $udone (i32.ge_u (local.get $u) (local.get $ub)))
+        (local.set $zp (i32.add (local.get $z) (i32.add (i32.mul (local.get $r) (i32.shl (local.get $ub) (i32.const 2))) (local.get $u))))
+        (local.set $o (i32.add (i32.mul (local.get $r) (local.get $ub)) (local.get $u)))
+        (local.set $i (call $gate4 (v128.load (local.get $zp)) (local.get $hard)))
+        (local.set $f (call $gate4 (v128.load (i32.add (local.get $zp) (local.get $ub))) (local.get $hard)))
+        (local.set $g (call $tanh4 (v128.load (i32.add (local.get $zp) (i32.shl (local.get $ub) (i32.const 1))))))
+        (local.set $og (call $gate4 (v128.load (i32.add (local.get $zp) (i32.mul (local.get $ub) (i32.const 3)))) (local.get $hard)))
+        (local.set $cc (f32x4.add (f32x4.mul (local.get $f) (v128.load (i32.add (local.get $c) (local.get $o))))
+          (f32x4.mul (local.get $i) (local.get $g))))
+        (v128.store (i32.add (local.get $cn) (local.get $o)) (local.get $cc))
+        (v128.store (i32.add (local.get $h) (local.get $o)) (f32x4.mul (local.get $og) (call $tanh4 (local.get $cc))))
+        (local.set $u (i32.add (local.get $u) (i32.const 16)))
+        (br $uloop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rloop)))
+  )
+
+  ;; d(gate)/dz times the gate's gradient dy, as tfjs's autodiff of the activation gives it: hard sigmoid
+  ;; 0.2 dy where 0 <= 0.2z + 0.5 <= 1 (clipByValue's gradient keeps its bounds), sigmoid dy y (1 - y).
+  (func $gate_grad4 (param $z v128) (param $y v128) (param $dy v128) (param $hard i32) (result v128) (local $t v128)
+    (if (result v128) (local.get $hard)
+      (then
+        (local.set $t (f32x4.add (f32x4.mul (local.get $z) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+        (f32x4.mul (v128.and (local.get $dy) (v128.and (f32x4.ge (local.get $t) (v128.const f32x4 0.0 0.0 0.0 0.0)) (f32x4.le (local.get $t) (v128.const f32x4 1.0 1.0 1.0 1.0)))) (v128.const f32x4 0.2 0.2 0.2 0.2)))
+      (else (f32x4.mul (local.get $dy) (f32x4.mul (local.get $y) (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $y)))))))
+
+  ;; The gradient of lstm_gates: from dh' and dc' (the step's outputs) and z, c, the forward is recomputed and
+  ;; dz [rows, 4 * units] and dc [rows, units] are written.
+  (func (export "lstm_gates_grad")
+    (param $dh i32) (param $dcn i32) (param $z i32) (param $c i32) (param $dz i32) (param $dc i32)
+    (param $rows i32) (param $units i32) (param $hard i32)
+    (local $r i32) (local $u i32) (local $ub i32) (local $zoff i32) (local $o i32)
+    (local $zi v128) (local $zf v128) (local $zg v128) (local $zo v128)
+    (local $i v128) (local $f v128) (local $g v128) (local $og v128) (local $cp v128) (local $cc v128) (local $tc v128)
+    (local $dhv v128) (local $dcc v128)
+    (local.set $ub (i32.shl (local.get $units) (i32.const 2)))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $u (i32.const 0))
+      (block $udone (loop $uloop
+        (br_if $udone (i32.ge_u (local.get $u) (local.get $ub)))
+        (local.set $zoff (i32.add (i32.mul (local.get $r) (i32.shl (local.get $ub) (i32.const 2))) (local.get $u)))
+        (local.set $o (i32.add (i32.mul (local.get $r) (local.get $ub)) (local.get $u)))
+        (local.set $zi (v128.load (i32.add (local.get $z) (local.get $zoff))))
+        (local.set $zf (v128.load (i32.add (i32.add (local.get $z) (local.get $zoff)) (local.get $ub))))
+        (local.set $zg (v128.load (i32.add (i32.add (local.get $z) (local.get $zoff)) (i32.shl (local.get $ub) (i32.const 1)))))
+        (local.set $zo (v128.load (i32.add (i32.add (local.get $z) (local.get $zoff)) (i32.mul (local.get $ub) (i32.const 3)))))
+        (local.set $i (call $gate4 (local.get $zi) (local.get $hard)))
+        (local.set $f (call $gate4 (local.get $zf) (local.get $hard)))
+        (local.set $g (call $tanh4 (local.get $zg)))
+        (local.set $og (call $gate4 (local.get $zo) (local.get $hard)))
+        (local.set $cp (v128.load (i32.add (local.get $c) (local.get $o))))
+        (local.set $cc (f32x4.add (f32x4.mul (local.get $f) (local.get $cp)) (f32x4.mul (local.get $i) (local.get $g))))
+        (local.set $tc (call $tanh4 (local.get $cc)))
+        (local.set $dhv (v128.load (i32.add (local.get $dh) (local.get $o))))
+        ;; dc' = dcn + (dh o) (1 - tc^2)
+        (local.set $dcc (f32x4.add (v128.load (i32.add (local.get $dcn) (local.get $o)))
+          (f32x4.mul (f32x4.mul (local.get $dhv) (local.get $og)) (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0) (f32x4.mul (local.get $tc) (local.get $tc))))))
+        (v128.store (i32.add (local.get $dc) (local.get $o)) (f32x4.mul (local.get $dcc) (local.get $f)))
+        (v128.store (i32.add (local.get $dz) (local.get $zoff))
+          (call $gate_grad4 (local.get $zi) (local.get $i) (f32x4.mul (local.get $dcc) (local.get $g)) (local.get $hard)))
+        (v128.store (i32.add (i32.add (local.get $dz) (local.get $zoff)) (local.get $ub))
+          (call $gate_grad4 (local.get $zf) (local.get $f) (f32x4.mul (local.get $dcc) (local.get $cp)) (local.get $hard)))
+        (v128.store (i32.add (i32.add (local.get $dz) (local.get $zoff)) (i32.shl (local.get $ub) (i32.const 1)))
+          (f32x4.mul (f32x4.mul (local.get $dcc) (local.get $i)) (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0) (f32x4.mul (local.get $g) (local.get $g)))))
+        (v128.store (i32.add (i32.add (local.get $dz) (local.get $zoff)) (i32.mul (local.get $ub) (i32.const 3)))
+          (call $gate_grad4 (local.get $zo) (local.get $og) (f32x4.mul (local.get $dhv) (local.get $tc)) (local.get $hard)))
+        (local.set $u (i32.add (local.get $u) (i32.const 16)))
+        (br $uloop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rloop)))
+  )
 )
