@@ -49,7 +49,7 @@ describe('the multithreaded wasm build in Node', () => {
     });
   });
 
-  it('our kernels on two threads (the helper thread claims images too) match cpu, and leak nothing', async () => {
+  it('our kernels on two threads (the helper thread claims images and rows too) match cpu, and leak nothing', async () => {
     // Winograd (the MNIST CNN's second layer; an odd batch), and a first layer: the few-taps filter
     // gradient, ReLU's gradient and max pooling's gradient, each split between the two threads.
     type Shape = [number, number, number, number];
@@ -68,6 +68,14 @@ describe('the multithreaded wasm build in Node', () => {
         const f = (a: tf.Tensor, b: tf.Tensor) => layer(a, b).square().mean() as tf.Scalar;
         out.push(...tf.tidy(() => [layer(x, w), ...tf.grads(f)([x, w])].map((t) => Float32Array.from(t.dataSync()))));
         tf.dispose([x, w]);
+      }
+      // GEMMs big enough to share (rows of one product, 130 = not a multiple of 4; products of a batch), with gradients.
+      for (const [as, bs] of [[[130, 96], [96, 64]], [[20, 16, 32], [20, 32, 48]]]) {
+        const a = tf.tensor(values(as!, 33), as!);
+        const b = tf.tensor(values(bs!, 34), bs!);
+        const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q).square().mean() as tf.Scalar;
+        out.push(...tf.tidy(() => [tf.matMul(a, b), ...tf.grads(f)([a, b])].map((t) => Float32Array.from(t.dataSync()))));
+        tf.dispose([a, b]);
       }
       return out;
     };

@@ -16,7 +16,15 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[8, 12, 16], [8, 12, 16], false, true],
   [[2, 3, 6, 4], [2, 3, 4, 8], false, false], // two batch axes (attention: batch x heads)
   [[2, 3, 6, 4], [2, 3, 6, 8], true, false],
-  [[4, 6], [6, 3], false, false], // no flag: the original kernel
+  [[4, 6], [6, 3], false, false], // no flag, 3 columns: the original kernel
+  // Columns a multiple of 8: our 4x8 GEMM kernel (rows a multiple of 4 and not, k of any size, batched)
+  [[32, 64], [64, 256], false, false], // an LSTM step's h U
+  [[7, 9], [9, 16], false, false], // 4 rows in a block + 3 alone
+  [[3, 5], [5, 8], false, false], // rows alone only
+  [[1, 1], [1, 8], false, false],
+  [[9, 13], [24, 13], false, true],
+  [[4, 6, 10], [4, 10, 24], false, false], // batched, 24 columns
+  [[2, 3, 5, 6], [2, 3, 6, 8], false, false],
 ];
 
 describe('BatchMatMul on wasm (transposes done as a transpose + plain product)', () => {
@@ -35,6 +43,8 @@ describe('BatchMatMul on wasm (transposes done as a transpose + plain product)',
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 6, 4], 15), [1, 6, 4]), tf.tensor(values([3, 6, 5], 16), [3, 6, 5]), true, false));
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 5, 7], 17), [1, 5, 7]), tf.tensor(values([4, 7, 8], 18), [4, 7, 8]))); // SIMD, A broadcast
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([3, 5, 7], 19), [3, 5, 7]), tf.tensor(values([1, 7, 4], 20), [1, 7, 4]))); // SIMD, B broadcast
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([1, 5, 7], 21), [1, 5, 7]), tf.tensor(values([3, 7, 16], 22), [3, 7, 16]))); // GEMM, A broadcast
+    await expectSameOnBoth(() => tf.matMul(tf.tensor(values([3, 6, 7], 23), [3, 6, 7]), tf.tensor(values([7, 8], 24), [7, 8]))); // GEMM, B 2-D
   });
 
   it('leaks nothing', async () => {

@@ -227,7 +227,7 @@ export function simdHelperItems(backend: WasmBackend): number | undefined {
  * per-thread buffers were sized for it), or over the whole range on the calling thread alone.
  */
 export function runShared(kernels: SimdKernels, job: SharedJob, helper: SimdHelper | undefined): void {
-  if (helper && job.items > 1) {
+  if (helper && job.items > 1 && job.items <= 0xffff) {
     helper.run(kernels, job);
     return;
   }
