@@ -8,7 +8,7 @@ import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise
 import { einsumConfig } from './kernels/einsum.js';
 import { ADAM_UPDATE_KERNEL, fusedKernelConfigs, installFusedOps, RELU_GRAD_KERNEL, reluForward } from './kernels/fused.js';
 import { gatherV2 } from './kernels/gather.js';
-import { installLstmFusion, LSTM_GATES_GRAD_KERNEL, LSTM_GATES_KERNEL, lstmKernelConfigs } from './kernels/lstm.js';
+import { GRU_GATES_GRAD_KERNEL, GRU_GATES_KERNEL, GRU_OUT_GRAD_KERNEL, GRU_OUT_KERNEL, installRecurrentFusion, LSTM_GATES_GRAD_KERNEL, LSTM_GATES_KERNEL, recurrentKernelConfigs } from './kernels/recurrent.js';
 import { cast, identity } from './kernels/identity.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './kernels/pool-grad.js';
 import { slice } from './kernels/slice.js';
@@ -45,6 +45,10 @@ export const WASM_TRAINING_KERNELS = [
   RELU_GRAD_KERNEL,
   LSTM_GATES_KERNEL,
   LSTM_GATES_GRAD_KERNEL,
+  GRU_GATES_KERNEL,
+  GRU_GATES_GRAD_KERNEL,
+  GRU_OUT_KERNEL,
+  GRU_OUT_GRAD_KERNEL,
 ] as const;
 
 type Kernel = {
@@ -94,7 +98,7 @@ function kernels(): Kernel[] {
     unsortedSegmentSumConfig,
     einsumConfig,
     ...fusedKernelConfigs,
-    ...lstmKernelConfigs,
+    ...recurrentKernelConfigs,
     ...around(tf.Conv2D, conv2dWinograd),
     ...around(tf.FusedConv2D, fusedConv2dWinograd),
     ...around(tf.BatchMatMul, batchMatMul),
@@ -115,7 +119,7 @@ function kernels(): Kernel[] {
 export function registerWasmTrainingKernels(): void {
   installChainedOps();
   installFusedOps();
-  installLstmFusion();
+  installRecurrentFusion();
   if (registered) return;
   for (const name of WASM_TRAINING_KERNELS) {
     if (!originals.has(name)) originals.set(name, tf.getKernel(name, WASM_BACKEND));
@@ -149,7 +153,7 @@ export function unregisterWasmTrainingKernels(): void {
  */
 export async function useWasmBackend(options: { threads?: number | 'auto' } = {}): Promise<void> {
   registerWasmTrainingKernels();
-  installLstmFusion(); // tfjs-layers may have loaded after this package
+  installRecurrentFusion(); // tfjs-layers may have loaded after this package
   installThreadedWasm();
   if (options.threads !== undefined) setWasmThreads(options.threads);
   const ok = await tf.setBackend(WASM_BACKEND);

@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { installLstmFusion } from './kernels/lstm.js';
+import { installRecurrentFusion } from './kernels/recurrent.js';
 
 /*
  * The multithreaded wasm build (XNNPACK over a pthread pool) in Node.
@@ -222,7 +222,7 @@ export function installThreadedWasm(): void {
   tf.registerBackend(
     'wasm',
     async () => {
-      installLstmFusion(); // tfjs-layers is loaded by the time a backend starts, if it is used at all
+      installRecurrentFusion(); // tfjs-layers is loaded by the time a backend starts, if it is used at all
       const threads = resolveWasmThreads();
       lastFallback = undefined;
       if (threads > 1) {

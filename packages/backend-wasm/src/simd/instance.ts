@@ -34,6 +34,14 @@ export interface SimdKernels {
   gemm(a: number, b: number, c: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
   gemm_rows_range(a: number, b: number, c: number, i0: number, i1: number, k: number, n: number): void;
   gemm_batch_range(a: number, b: number, c: number, b0: number, b1: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
+  gru_gates(mx: number, inner: number, h: number, z: number, rh: number, rows: number, units: number, hard: number): void;
+  gru_gates_grad(
+    dz: number, drh: number, mx: number, inner: number, h: number, dmx: number, dinner: number, dh: number, rows: number, units: number, hard: number,
+  ): void;
+  gru_out(mx: number, rech: number, z: number, h: number, hn: number, rows: number, units: number): void;
+  gru_out_grad(
+    dhn: number, mx: number, rech: number, z: number, h: number, dmx: number, drech: number, dz: number, dh: number, rows: number, units: number,
+  ): void;
   add_partials(src: number, count: number, stride: number, size: number, dst: number): void;
   winograd_filter_f4x3(f: number, u: number, ci: number, co: number): void;
   winograd_filter_grad_f4x3(
