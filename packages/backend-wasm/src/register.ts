@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers the 'wasm' backend and its own kernels first, so ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm';
 import { installChainedOps } from '@tfpipe/core';
-import { batchMatMul } from './kernels/batch-matmul.js';
+import { batchMatMul, fusedBatchMatMul } from './kernels/batch-matmul.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './kernels/conv2d-backprop.js';
 import { depthwiseFilterConfig, depthwiseInputConfig } from './kernels/depthwise-backprop.js';
 import { einsumConfig } from './kernels/einsum.js';
@@ -38,6 +38,7 @@ export const WASM_TRAINING_KERNELS = [
   tf.Identity,
   tf.Cast,
   tf.BatchMatMul,
+  tf._FusedMatMul,
   tf.Transpose,
   tf.GatherV2,
   tf.Relu,
@@ -102,6 +103,7 @@ function kernels(): Kernel[] {
     ...around(tf.Conv2D, conv2dWinograd),
     ...around(tf.FusedConv2D, fusedConv2dWinograd),
     ...around(tf.BatchMatMul, batchMatMul),
+    ...around(tf._FusedMatMul, fusedBatchMatMul),
     ...around(tf.Transpose, transpose),
     ...around(tf.GatherV2, gatherV2),
     ...around(tf.Identity, identity),

@@ -47,6 +47,30 @@ describe('BatchMatMul on wasm (transposes done as a transpose + plain product)',
     await expectSameOnBoth(() => tf.matMul(tf.tensor(values([3, 6, 7], 23), [3, 6, 7]), tf.tensor(values([7, 8], 24), [7, 8]))); // GEMM, B 2-D
   });
 
+  it('fused matMul (a Dense layer) with a bias and ReLU, a bias alone, ReLU alone, transposes, a batch, and elu (not ours) match cpu', async () => {
+    const cases: [number[], number[], boolean, boolean, boolean, 'relu' | 'linear' | 'elu'][] = [
+      [[32, 24], [24, 16], false, false, true, 'relu'],
+      [[7, 9], [9, 8], false, false, true, 'linear'],
+      [[5, 6], [6, 24], false, false, false, 'relu'],
+      [[9, 5], [16, 9], true, true, true, 'relu'],
+      [[3, 5, 6], [3, 6, 8], false, false, true, 'relu'],
+      [[6, 5], [5, 8], false, false, true, 'elu'],
+    ];
+    for (const [as, bs, ta, tb, withBias, activation] of cases) {
+      const n = bs[bs.length - (tb ? 2 : 1)]!;
+      await expectSameOnBoth(() =>
+        tf.fused.matMul({
+          a: tf.tensor(values(as, 31), as),
+          b: tf.tensor(values(bs, 32), bs),
+          transposeA: ta,
+          transposeB: tb,
+          ...(withBias ? { bias: tf.tensor(values([n], 33), [n]) } : {}),
+          activation,
+        }),
+      );
+    }
+  });
+
   it('leaks nothing', async () => {
     await tf.setBackend('wasm');
     await expectNoLeakedTensors(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 4]), false, true).dataSync()));

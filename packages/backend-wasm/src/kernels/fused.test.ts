@@ -147,3 +147,4 @@ describe('fused conv2d + bias + ReLU while training on wasm', () => {
     tf.dispose([x, f, b]);
   });
 });
+

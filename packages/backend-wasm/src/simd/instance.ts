@@ -31,9 +31,11 @@ export interface SimdKernels {
   relu_grad_range(dy: number, x: number, dx: number, i0: number, i1: number, size: number): void;
   lstm_gates(z: number, c: number, h: number, cn: number, rows: number, units: number, hard: number): void;
   lstm_gates_grad(dh: number, dcn: number, z: number, c: number, dz: number, dc: number, rows: number, units: number, hard: number): void;
-  gemm(a: number, b: number, c: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
-  gemm_rows_range(a: number, b: number, c: number, i0: number, i1: number, k: number, n: number): void;
-  gemm_batch_range(a: number, b: number, c: number, b0: number, b1: number, batchA: number, batchB: number, m: number, k: number, n: number): void;
+  gemm(a: number, b: number, c: number, batchA: number, batchB: number, m: number, k: number, n: number, bias: number, relu: number): void;
+  gemm_rows_range(a: number, b: number, c: number, i0: number, i1: number, k: number, n: number, bias: number, relu: number): void;
+  gemm_batch_range(
+    a: number, b: number, c: number, b0: number, b1: number, batchA: number, batchB: number, m: number, k: number, n: number, bias: number, relu: number,
+  ): void;
   gru_gates(mx: number, inner: number, h: number, z: number, rh: number, rows: number, units: number, hard: number): void;
   gru_gates_grad(
     dz: number, drh: number, mx: number, inner: number, h: number, dmx: number, dinner: number, dh: number, rows: number, units: number, hard: number,

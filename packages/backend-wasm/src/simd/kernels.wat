@@ -722,19 +722,20 @@
       (br $rloop)))
   )
 
-  ;; C = A B for each of max(batchA, batchB) products (a side with batch 1 is broadcast), A [m, k], B [k, n],
-  ;; n a multiple of 8: 4 rows x 8 columns of C in 8 registers, k inner, then the last m mod 4 rows one at a
+  ;; C = A B (+ bias[n] if bias, then max(., 0) if relu) for each of max(batchA, batchB) products (a side with
+  ;; batch 1 is broadcast), A [m, k], B [k, n], n a multiple of 8: 4 rows x 8 columns of C in 8 registers, k inner, then the last m mod 4 rows one at a
   ;; time. No packing: for the small products of recurrent and dense layers (32x64 by 64x256) XNNPACK's
   ;; per-call operator set-up and weight packing cost more than the multiply-adds.
   (func $gemm (export "gemm")
     (param $a i32) (param $b i32) (param $c i32) (param $batchA i32) (param $batchB i32)
-    (param $m i32) (param $k i32) (param $n i32)
+    (param $m i32) (param $k i32) (param $n i32) (param $bias i32) (param $relu i32)
     (local $batch i32) (local $bi i32) (local $i i32) (local $j i32) (local $p i32) (local $kb i32) (local $nb i32)
     (local $ab i32) (local $bb i32) (local $cb i32) (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
     (local $pb i32) (local $pc i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128)
-    (local $a7 v128) (local $b0 v128) (local $b1 v128) (local $s v128)
+    (local $a7 v128) (local $b0 v128) (local $b1 v128) (local $s v128) (local $bv0 v128) (local $bv1 v128) (local $lo v128)
     (local.set $batch (select (local.get $batchA) (local.get $batchB) (i32.gt_u (local.get $batchA) (local.get $batchB))))
+    (local.set $lo (select (v128.const f32x4 0 0 0 0) (v128.const f32x4 -inf -inf -inf -inf) (local.get $relu)))
     (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
     (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
     (local.set $bi (i32.const 0))
@@ -749,7 +750,10 @@
         (local.set $j (i32.const 0))
         (block $jdone (loop $jloop
           (br_if $jdone (i32.ge_u (local.get $j) (local.get $nb)))
-          (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0)) (local.set $a2 (v128.const f32x4 0 0 0 0)) (local.set $a3 (v128.const f32x4 0 0 0 0)) (local.set $a4 (v128.const f32x4 0 0 0 0)) (local.set $a5 (v128.const f32x4 0 0 0 0)) (local.set $a6 (v128.const f32x4 0 0 0 0)) (local.set $a7 (v128.const f32x4 0 0 0 0))
+          (if (local.get $bias)
+            (then (local.set $bv0 (v128.load (i32.add (local.get $bias) (local.get $j)))) (local.set $bv1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $j)))))
+            (else (local.set $bv0 (v128.const f32x4 0 0 0 0)) (local.set $bv1 (v128.const f32x4 0 0 0 0))))
+          (local.set $a0 (local.get $bv0)) (local.set $a1 (local.get $bv1)) (local.set $a2 (local.get $bv0)) (local.set $a3 (local.get $bv1)) (local.set $a4 (local.get $bv0)) (local.set $a5 (local.get $bv1)) (local.set $a6 (local.get $bv0)) (local.set $a7 (local.get $bv1))
           (local.set $pa0 (i32.add (local.get $ab) (i32.mul (local.get $i) (local.get $kb))))
           (local.set $pa1 (i32.add (local.get $pa0) (local.get $kb)))
           (local.set $pa2 (i32.add (local.get $pa1) (local.get $kb)))
@@ -780,13 +784,13 @@
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $ploop)))
           (local.set $pc (i32.add (i32.add (local.get $cb) (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $nb))) (local.get $j)))
-          (v128.store (local.get $pc) (local.get $a0)) (v128.store offset=16 (local.get $pc) (local.get $a1))
+          (v128.store (local.get $pc) (f32x4.max (local.get $a0) (local.get $lo))) (v128.store offset=16 (local.get $pc) (f32x4.max (local.get $a1) (local.get $lo)))
           (local.set $pc (i32.add (i32.add (local.get $cb) (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $nb))) (local.get $j)))
-          (v128.store (local.get $pc) (local.get $a2)) (v128.store offset=16 (local.get $pc) (local.get $a3))
+          (v128.store (local.get $pc) (f32x4.max (local.get $a2) (local.get $lo))) (v128.store offset=16 (local.get $pc) (f32x4.max (local.get $a3) (local.get $lo)))
           (local.set $pc (i32.add (i32.add (local.get $cb) (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $nb))) (local.get $j)))
-          (v128.store (local.get $pc) (local.get $a4)) (v128.store offset=16 (local.get $pc) (local.get $a5))
+          (v128.store (local.get $pc) (f32x4.max (local.get $a4) (local.get $lo))) (v128.store offset=16 (local.get $pc) (f32x4.max (local.get $a5) (local.get $lo)))
           (local.set $pc (i32.add (i32.add (local.get $cb) (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $nb))) (local.get $j)))
-          (v128.store (local.get $pc) (local.get $a6)) (v128.store offset=16 (local.get $pc) (local.get $a7))
+          (v128.store (local.get $pc) (f32x4.max (local.get $a6) (local.get $lo))) (v128.store offset=16 (local.get $pc) (f32x4.max (local.get $a7) (local.get $lo)))
           (local.set $j (i32.add (local.get $j) (i32.const 32)))
           (br $jloop)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
@@ -797,7 +801,9 @@
         (local.set $j (i32.const 0))
         (block $j1done (loop $j1loop
           (br_if $j1done (i32.ge_u (local.get $j) (local.get $nb)))
-          (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0))
+          (if (local.get $bias)
+            (then (local.set $a0 (v128.load (i32.add (local.get $bias) (local.get $j)))) (local.set $a1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $j)))))
+            (else (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0))))
           (local.set $pa0 (i32.add (local.get $ab) (i32.mul (local.get $i) (local.get $kb))))
           (local.set $pb (i32.add (local.get $bb) (local.get $j)))
           (local.set $p (i32.const 0))
@@ -811,7 +817,7 @@
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $p1loop)))
           (local.set $pc (i32.add (i32.add (local.get $cb) (i32.mul (local.get $i) (local.get $nb))) (local.get $j)))
-          (v128.store (local.get $pc) (local.get $a0)) (v128.store offset=16 (local.get $pc) (local.get $a1))
+          (v128.store (local.get $pc) (f32x4.max (local.get $a0) (local.get $lo))) (v128.store offset=16 (local.get $pc) (f32x4.max (local.get $a1) (local.get $lo)))
           (local.set $j (i32.add (local.get $j) (i32.const 32)))
           (br $j1loop)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -823,15 +829,17 @@
   ;; Range forms of gemm for the helper thread: rows [i0, i1) of one product, or products [b0, b1) of a batch.
   (func (export "gemm_rows_range")
     (param $a i32) (param $b i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $relu i32)
     (call $gemm
       (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i0) (local.get $k)) (i32.const 2))) (local.get $b)
       (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i0) (local.get $n)) (i32.const 2)))
-      (i32.const 1) (i32.const 1) (i32.sub (local.get $i1) (local.get $i0)) (local.get $k) (local.get $n))
+      (i32.const 1) (i32.const 1) (i32.sub (local.get $i1) (local.get $i0)) (local.get $k) (local.get $n)
+      (local.get $bias) (local.get $relu))
   )
 
   (func (export "gemm_batch_range")
     (param $a i32) (param $b i32) (param $c i32) (param $b0 i32) (param $b1 i32) (param $batchA i32) (param $batchB i32)
-    (param $m i32) (param $k i32) (param $n i32)
+    (param $m i32) (param $k i32) (param $n i32) (param $bias i32) (param $relu i32)
     (local $cnt i32)
     (local.set $cnt (i32.sub (local.get $b1) (local.get $b0)))
     (call $gemm
@@ -840,7 +848,7 @@
       (i32.add (local.get $c) (i32.shl (i32.mul (local.get $b0) (i32.mul (local.get $m) (local.get $n))) (i32.const 2)))
       (select (i32.const 1) (local.get $cnt) (i32.eq (local.get $batchA) (i32.const 1)))
       (select (i32.const 1) (local.get $cnt) (i32.eq (local.get $batchB) (i32.const 1)))
-      (local.get $m) (local.get $k) (local.get $n))
+      (local.get $m) (local.get $k) (local.get $n) (local.get $bias) (local.get $relu))
   )
 
   ;; A GRU step in tfjs-layers' form (reset gate before the recurrent product), in two fused halves around
