@@ -3,11 +3,12 @@ import { heapOffset, simdKernels } from '../simd/instance.js';
 import type { KernelArgs } from '../wasm-heap.js';
 
 /*
- * Fused LSTM and GRU steps for tfjs-layers' cells on wasm. The LSTM: Its stock call runs, per time step, two matmuls, a bias
- * add, a split, three hard sigmoids (mul, add, clip), two tanh and five elementwise ops forward, and about
- * twice as many kernels back (clipByValue's gradient alone is four): ~60 kernels a step at ~10 µs of dispatch
- * each, for 32x64 units. Here the step after z = x W + h U + b is one kernel each way (TfpipeLstmGates and its
- * gradient), with the activations in our SIMD code (tanh within 3.3e-7 of Math.tanh).
+ * Fused LSTM and GRU steps for tfjs-layers' cells on wasm. The stock LSTM step runs two matmuls, a bias add, a
+ * split, three hard sigmoids (mul, add, clip), two tanh and five elementwise ops forward, and about twice as
+ * many kernels back (clipByValue's gradient alone is four): ~60 kernels a step at ~10 µs of dispatch each, for
+ * 32x64 units. Here the LSTM step after z = x W + h U + b is one kernel each way (TfpipeLstmGates and its
+ * gradient), the GRU step two around its reset-gated product, with the activations in our SIMD code (tanh
+ * within 3.3e-7 of Math.tanh).
  */
 
 export const LSTM_GATES_KERNEL = 'TfpipeLstmGates';
@@ -23,30 +24,27 @@ function kernels(backend: KernelArgs['backend'], name: string) {
   return simd;
 }
 
-function lstmGates({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const { z, c } = inputs as Record<'z' | 'c', tf.TensorInfo>;
-  const simd = kernels(backend, LSTM_GATES_KERNEL);
-  const [rows, units] = c.shape as [number, number];
-  const h = backend.makeOutput([rows, units], 'float32');
-  const cn = backend.makeOutput([rows, units], 'float32');
-  simd.lstm_gates(heapOffset(backend, z), heapOffset(backend, c), heapOffset(backend, h), heapOffset(backend, cn), rows, units, attrs.hard ? 1 : 0);
-  return [h, cn];
-}
-
-function lstmGatesGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const { dh, dc, z, c } = inputs as Record<'dh' | 'dc' | 'z' | 'c', tf.TensorInfo>;
-  const simd = kernels(backend, LSTM_GATES_GRAD_KERNEL);
-  const [rows, units] = c.shape as [number, number];
-  const dz = backend.makeOutput([rows, 4 * units], 'float32');
-  const dcPrev = backend.makeOutput([rows, units], 'float32');
-  const [dho, dco, zo, co] = [dh, dc, z, c].map((t) => heapOffset(backend, t)) as [number, number, number, number];
-  simd.lstm_gates_grad(dho, dco, zo, co, heapOffset(backend, dz), heapOffset(backend, dcPrev), rows, units, attrs.hard ? 1 : 0);
-  return [dz, dcPrev];
-}
-
 type Infos = Record<string, tf.TensorInfo>;
 const outputs = (backend: KernelArgs['backend'], ...shapes: number[][]) => shapes.map((shape) => backend.makeOutput(shape, 'float32'));
 const offsets = (backend: KernelArgs['backend'], ...ts: tf.TensorInfo[]) => ts.map((t) => heapOffset(backend, t));
+
+/** LSTM: h' and c' from z = x W + h U + b [rows, 4u] and c [rows, u]. */
+function lstmGates({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const { z, c } = inputs as Infos;
+  const [rows, units] = c!.shape as [number, number];
+  const out = outputs(backend, [rows, units], [rows, units]);
+  kernels(backend, LSTM_GATES_KERNEL).lstm_gates(...(offsets(backend, z!, c!, ...out) as [number, number, number, number]), rows, units, attrs.hard ? 1 : 0);
+  return out;
+}
+
+function lstmGatesGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const { dh, dc, z, c } = inputs as Infos;
+  const [rows, units] = c!.shape as [number, number];
+  const out = outputs(backend, [rows, 4 * units], [rows, units]);
+  const o = offsets(backend, dh!, dc!, z!, c!, ...out) as [number, number, number, number, number, number];
+  kernels(backend, LSTM_GATES_GRAD_KERNEL).lstm_gates_grad(...o, rows, units, attrs.hard ? 1 : 0);
+  return out;
+}
 
 /** GRU, first half: z and r * h from mx = x W + b [rows, 3u], inner = h U_zr [rows, 2u], h [rows, u]. */
 function gruGates({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
