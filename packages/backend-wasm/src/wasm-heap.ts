@@ -51,3 +51,18 @@ export function runWasmKernel(
 export function disposeInfos(backend: WasmBackend, ...infos: tf.TensorInfo[]): void {
   for (const t of infos) backend.disposeData(t.dataId);
 }
+
+/** The bias and ReLU a fused kernel applies after its product (FusedConv2D, _FusedMatMul). */
+export type Epilogue = { bias?: tf.TensorInfo; relu?: boolean };
+
+/**
+ * The epilogue a fused kernel's inputs and attributes ask for, when our kernels can apply it (no bias or a
+ * float32 one per output channel of `width`; no activation or ReLU); undefined otherwise.
+ */
+export function fusedEpilogue(inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, width: number): Epilogue | undefined {
+  const bias = inputs.bias as tf.TensorInfo | undefined | null;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === width);
+  if (!biasFits || inputs.preluActivationWeights || (activation !== 'linear' && activation !== 'relu')) return undefined;
+  return { ...(bias ? { bias } : {}), relu: activation === 'relu' };
+}

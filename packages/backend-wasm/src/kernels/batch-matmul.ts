@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, simdKernels } from '../simd/instance.js';
-import { disposeInfos, type KernelArgs, runWasmKernel, type WasmBackend } from '../wasm-heap.js';
+import { disposeInfos, type Epilogue, fusedEpilogue, type KernelArgs, runWasmKernel, type WasmBackend } from '../wasm-heap.js';
 
 /** Multiply-adds from which a GEMM is worth sharing with the helper thread (~40 us on one). */
 const HELPER_MACS = 1 << 17;
-
-type Epilogue = { bias?: tf.TensorInfo; relu?: boolean };
 
 /**
  * a x b (transposes applied) in our SIMD kernels, or undefined when they do not take it: products whose last
@@ -90,11 +88,8 @@ export function fusedBatchMatMul(args: KernelArgs, original: (a: KernelArgs) => 
   const { inputs, backend, attrs } = args;
   const a = inputs.a as tf.TensorInfo;
   const b = inputs.b as tf.TensorInfo;
-  const bias = inputs.bias as tf.TensorInfo | undefined | null;
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
   const n = b.shape[b.shape.length - (attrs.transposeB ? 2 : 1)]!;
-  const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n);
-  if (!biasFits || inputs.preluActivationWeights || (activation !== 'linear' && activation !== 'relu')) return original(args);
-  const epilogue = { ...(bias ? { bias } : {}), relu: activation === 'relu' };
+  const epilogue = fusedEpilogue(inputs, attrs, n);
+  if (!epilogue) return original(args);
   return ourProduct(backend, a, b, attrs.transposeA === true, attrs.transposeB === true, epilogue, undefined) ?? original(args);
 }

@@ -2,7 +2,7 @@ import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { type ConvAttrs, disposeInfos, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
+import { type ConvAttrs, disposeInfos, type Epilogue, fusedEpilogue, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
 
 /** Tiles per chunk in winograd_conv_f4x3 (scripts/winograd-wat.mjs: TILES). */
 const TILES = 16;
@@ -49,7 +49,7 @@ export function winogradConv3x3(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   s: Winograd3x3,
-  epilogue: { bias?: tf.TensorInfo; relu?: boolean } = {},
+  epilogue: Epilogue = {},
 ): tf.TensorInfo {
   const u = backend.makeOutput([36, s.c, s.co], 'float32');
   const y = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
@@ -131,11 +131,8 @@ export function fusedConv2dWinograd(args: KernelArgs, original: (args: KernelArg
   const { inputs, backend, attrs } = args;
   const x = inputs.x as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
-  const bias = inputs.bias as tf.TensorInfo | undefined | null;
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const epilogue = fusedEpilogue(inputs, attrs, filter.shape[3]!);
   const simd = simdKernels(backend);
-  const shape = simd && winogradShape(x, filter, attrs);
-  const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]);
-  if (!simd || !shape || !biasFits || (activation !== 'linear' && activation !== 'relu')) return original(args);
-  return winogradConv3x3(backend, simd, x, filter, shape, { ...(bias ? { bias } : {}), relu: activation === 'relu' });
+  const shape = simd && epilogue && winogradShape(x, filter, attrs);
+  return simd && shape ? winogradConv3x3(backend, simd, x, filter, shape, epilogue) : original(args);
 }
