@@ -155,7 +155,6 @@ export function unregisterWasmTrainingKernels(): void {
  */
 export async function useWasmBackend(options: { threads?: number | 'auto' } = {}): Promise<void> {
   registerWasmTrainingKernels();
-  installRecurrentFusion(); // tfjs-layers may have loaded after this package
   installThreadedWasm();
   if (options.threads !== undefined) setWasmThreads(options.threads);
   const ok = await tf.setBackend(WASM_BACKEND);

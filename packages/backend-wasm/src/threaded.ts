@@ -91,8 +91,9 @@ function threadedBinary(path: string): Buffer {
   const at = bytes.indexOf(SPIN_SITE);
   poolSpinPatched = at >= 0 && bytes.indexOf(SPIN_SITE, at + 1) < 0;
   if (poolSpinPatched) {
-    // The same three bytes, as padded LEB128: 0x68 | 0x80, 0x07 | 0x80, 0x00 = 1000.
-    bytes.set([0xe8, 0x87, 0x00], at + SPIN_SITE.length - 3);
+    // The same three bytes, as padded LEB128 (7 bits each, low first; any count under 2^20).
+    const n = POOL_SPIN_POLLS;
+    bytes.set([0x80 | (n & 0x7f), 0x80 | ((n >> 7) & 0x7f), (n >> 14) & 0x7f], at + SPIN_SITE.length - 3);
   }
   return bytes;
 }

@@ -17,6 +17,23 @@ export type ConvAttrs = {
   dilations?: [number, number] | number;
 };
 
+/** The conv2d info of an NHWC convolution from its kernel attributes (NCHW is refused). */
+export function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs;
+  const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
+  if (format !== 'channelsLast') throw new Error(`our wasm conv2d kernels support dataFormat NHWC only, received ${dataFormat}`);
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
+  );
+}
+
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { PARTIAL_SUMS, winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
-import { type ConvAttrs, disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
+import { partialSumChunks, winogradConv3x3, winogradFilterGrad3x3, winogradFits } from './winograd.js';
+import { convInfo, disposeInfos, f32, type KernelArgs, runWasmKernel, type WasmBackend, zerosOutput } from '../wasm-heap.js';
 
 /*
  * - filter gradient: with our SIMD kernels, Winograd's adjoint for 3x3 stride-1 (winograd.ts), else
@@ -12,22 +12,6 @@ import { type ConvAttrs, disposeInfos, f32, type KernelArgs, runWasmKernel, type
  * - input gradient: a stride-1 convolution of dy (zeros inserted between rows/columns for stride > 1) with
  *   the filter rotated by 180 degrees and its in/out channels swapped: Winograd where it fits, else XNNPACK.
  */
-
-function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
-  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs;
-  const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
-  if (format !== 'channelsLast') throw new Error(`wasm conv2d gradients support dataFormat NHWC only, received ${dataFormat}`);
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
-    false,
-    format,
-  );
-}
 
 /** Conv2DBackpropFilter: dW[fh, fw, ci, co] = sum over n, oh, ow of x[n, oh*s + fh*d - pad, ..., ci] * dy[n, oh, ow, co]. */
 export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
@@ -135,12 +119,9 @@ function filterGradFewTaps(
 ): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = c;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  // Summed per chunk of the batch (4 at most), the chunks then in order: the same numbers whichever thread
-  // ran which chunk, and with one thread or two.
   const helper = n > 1 ? simdHelper(backend) : undefined;
   const size = fh * fw * ci * co;
-  const step = Math.ceil(n / PARTIAL_SUMS);
-  const partials = Math.ceil(n / step);
+  const { step, partials } = partialSumChunks(n);
   const sums = zerosOutput(backend, [partials * size]);
   const scratchFloats = fh * fw * ci * 64;
   const scratch = backend.makeOutput([(helper ? 2 : 1) * scratchFloats], 'float32');

@@ -112,7 +112,6 @@ export function reluForward(args: KernelArgs, original: (a: KernelArgs) => tf.Te
 
 type FusedConvAttrs = ConvAttrs & { activation?: string };
 
-
 /**
  * The gradient of the FusedConv2D kernel with no activation or ReLU (tfjs-core registers none: its fused op
  * wraps the kernel in customGrad, and falls back to conv2d + add + relu while a gradient is recorded). Each

@@ -1,13 +1,19 @@
-import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { runShared, simdHelper } from '../simd/helper.js';
 import { heapOffset, type SimdKernels, simdKernels } from '../simd/instance.js';
-import { type ConvAttrs, disposeInfos, type Epilogue, fusedEpilogue, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
+import { type ConvAttrs, convInfo, disposeInfos, type Epilogue, fusedEpilogue, type KernelArgs, type WasmBackend } from '../wasm-heap.js';
 
 /** Tiles per chunk in winograd_conv_f4x3 (scripts/winograd-wat.mjs: TILES). */
 const TILES = 16;
-/** Filter gradients are summed in this many chunks of the batch at most (see winogradFilterGrad3x3). */
-export const PARTIAL_SUMS = 4;
+/**
+ * Filter gradients are summed per chunk of the batch, 4 chunks at most, and the chunks' sums then added in
+ * order (add_partials): the same numbers whichever thread ran which chunk, and with one thread or two.
+ * Returns the images per chunk and the number of chunks.
+ */
+export function partialSumChunks(n: number): { step: number; partials: number } {
+  const step = Math.ceil(n / 4);
+  return { step, partials: Math.ceil(n / step) };
+}
 
 /** The shape of one stride-1, dilation-1 3x3 convolution (NHWC), output (r, q) reading input rows r - top + 0..2. */
 export interface Winograd3x3 {
@@ -76,10 +82,7 @@ export function winogradConv3x3(
  */
 export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, s: Winograd3x3): tf.TensorInfo {
   const helper = s.n > 1 ? simdHelper(backend) : undefined;
-  // du is summed per chunk of the batch (4 at most), the chunks then in order: the same numbers whichever
-  // thread ran which chunk, and with one thread or two.
-  const step = Math.ceil(s.n / PARTIAL_SUMS);
-  const partials = Math.ceil(s.n / step);
+  const { step, partials } = partialSumChunks(s.n);
   const duFloats = 36 * s.c * s.co;
   const du = backend.makeOutput([partials * duFloats], 'float32');
   backend.typedArrayFromHeap(du).fill(0);
@@ -98,13 +101,9 @@ export function winogradFilterGrad3x3(backend: WasmBackend, simd: SimdKernels, x
 
 /** The Winograd shape of a Conv2D / FusedConv2D call, or undefined when Winograd does not take it. */
 function winogradShape(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap): Winograd3x3 | undefined {
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as ConvAttrs;
+  const { dataFormat } = attrs as unknown as ConvAttrs;
   if ((dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
-  const c = tfc.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast',
-  );
+  const c = convInfo(x.shape, filter.shape, attrs);
   const fits = winogradFits(c.filterHeight, c.filterWidth, [c.strideHeight, c.strideWidth], [c.dilationHeight, c.dilationWidth], c.inChannels, c.outChannels, c.batchSize * c.outHeight * c.outWidth);
   if (!fits) return undefined;
   return {

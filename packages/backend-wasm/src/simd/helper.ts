@@ -171,9 +171,7 @@ class Helper implements SimdHelper {
       if (i >= items) break;
       const end = Math.min(items, i + step);
       if (Atomics.compareExchange(c, CLAIM, cur, tag | end) !== cur) continue;
-      argv[range] = i;
-      argv[range + 1] = end;
-      if (job.perChunk) argv[job.perChunk.arg] = args[job.perChunk.arg]! + Math.floor(i / step) * job.perChunk.bytes;
+      setChunk(argv, job, i, end);
       try {
         f(...argv);
       } catch (e) {
@@ -184,6 +182,8 @@ class Helper implements SimdHelper {
     // Every chunk is claimed: wait for the helper's last one (it was started before ours ended).
     for (let spin = 0; Atomics.load(c, FINISHED) < items; spin++) {
       if (spin > 1000) Atomics.wait(c, FINISHED, Atomics.load(c, FINISHED), 5);
+      // A worker that died (its 'error' event) would never finish its chunk.
+      if (Atomics.load(c, STATE) === -1) throw new Error(`the SIMD helper thread stopped while running ${name}`);
     }
     if (error) throw error;
     if (c[FAILED]) throw new Error(`our SIMD kernel ${name} failed on the helper thread`);
@@ -236,9 +236,14 @@ export function runShared(kernels: SimdKernels, job: SharedJob, helper: SimdHelp
   // Per-chunk partial sums: the same chunks as on two threads, so the same numbers.
   const step = job.perChunk ? job.step : job.items;
   for (let i = 0; i < job.items; i += step) {
-    argv[job.range] = i;
-    argv[job.range + 1] = Math.min(job.items, i + step);
-    if (job.perChunk) argv[job.perChunk.arg] = job.args[job.perChunk.arg]! + (i / step) * job.perChunk.bytes;
+    setChunk(argv, job, i, Math.min(job.items, i + step));
     f(...argv);
   }
+}
+
+/** Points argv at the chunk of items [i, end) (the worker's copy of this rule is in WORKER_SOURCE). */
+function setChunk(argv: number[], job: SharedJob, i: number, end: number): void {
+  argv[job.range] = i;
+  argv[job.range + 1] = end;
+  if (job.perChunk) argv[job.perChunk.arg] = job.args[job.perChunk.arg]! + Math.floor(i / job.step) * job.perChunk.bytes;
 }
