@@ -153,8 +153,9 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
       sweep: {
         metric: 'score',
         direction: 'max',
-        // trial-000 sleeps a minute; trial-001 fails at once, with no retry.
-        parameters: { work: [{ ms: 60_000 }, { ms: 0, alwaysFail: true }] },
+        // trial-000 sleeps a minute; trial-001 fails, with no retry, as soon as trial-000 has started (so that
+        // there is a running trial to stop, however slow the machine is).
+        parameters: { work: [{ ms: 60_000 }, { ms: 0, alwaysFail: true, afterStartOf: 'trial-000' }] },
         retries: { attempts: 1, backoffMs: 0 },
       },
       sweepDir,
