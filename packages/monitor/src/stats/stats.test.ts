@@ -90,7 +90,7 @@ describe('drift statistics against SciPy', () => {
       if (c.edges) {
         const edges = sturgesEdges([...(c.a as number[]), ...(c.b as number[])]);
         expect(edges.length, c.name).toBe(c.edges.length);
-        edges.forEach((e, i) => close(e, c.edges![i]!, 1e-12, 1e-12));
+        for (const [i, e] of edges.entries()) close(e, c.edges![i]!, 1e-12, 1e-12);
       }
       const raw = binnedShares(c.a, c.b, c.numeric, false);
       close(jensenShannon(raw.reference, raw.current), c.jensenshannon, 1e-9, 1e-12);
