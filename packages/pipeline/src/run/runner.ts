@@ -21,6 +21,7 @@ import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
+import { writeRunProfile } from './profile-phase.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
 export const TFPIPE_VERSION = '0.1.0';
@@ -194,6 +195,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       });
     }
     await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: data.pre, tensorizer: tz, metadata });
+    // The reference profile for drift checks (@tfpipe/monitor): model/profile.json.
+    await writeRunProfile(join(runDir, RUN_FILES.model), { cfg, data, model, logger: log });
     if (evaluation && (cfg.evaluate.report.html || cfg.evaluate.report.png)) {
       await writeReport(
         runDir,
