@@ -1,7 +1,7 @@
 import { TfpipeError, formatIssue } from '@tfpipe/core';
 
-/** Exit codes: 0 ok, 1 run failed, 2 invalid config or usage, 3 a gate failed. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 } as const;
+/** Exit codes: 0 ok, 1 run failed, 2 invalid config or usage, 3 a gate failed (`run`) or drift detected (`drift`). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3, drift: 3 } as const;
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof TfpipeError) {

@@ -67,6 +67,19 @@ export function createProgram(): Command {
     .option('--body-limit <bytes>', 'request body limit', (v) => Number.parseInt(v, 10), 10 * 1024 * 1024)
     .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
+  // Drift (@tfpipe/monitor): the run's reference profile against current data.
+  program
+    .command('drift')
+    .description('compare current data (a serve request log, a data file or a config) with a run\'s reference profile; exit 3 on drift')
+    .argument('<run-dir>', 'a run directory (its model/profile.json is the reference)')
+    .requiredOption('--current <path>', 'a `pipeline serve --log` folder, a CSV/TSV/JSON/JSONL file, or a pipeline YAML (its test split, else all rows)')
+    .option('--out <dir>', 'where drift.json and drift.html go (default: the run directory)')
+    .option('--window <rows>', 'request log: only the most recent rows', (v) => Number.parseInt(v, 10))
+    .option('--set <key=value>', 'a drift setting (repeatable), e.g. --set numeric=psi --set share=0.3 --set columns.age.threshold=0.01', collect)
+    .option('--no-predictions', 'data files and configs: skip prediction drift (the model is not loaded)')
+    .option('--json', 'print drift.json on stdout')
+    .action(async (runDir: string, opts) => (await import('./commands/drift.js')).driftCommand(runDir, opts));
+
   const sweep = program
     .command('sweep')
     .description('run the sweep: section of a config (grid, random, k-fold), locally or on a Redis queue')
@@ -123,7 +136,7 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code (0 ok, 1 failed, 2 invalid config/usage, 3 gate failed). */
+/** Runs the CLI and returns the exit code (0 ok, 1 failed, 2 invalid config/usage, 3 gate failed or drift detected). */
 export async function main(argv: string[]): Promise<number> {
   const program = createProgram();
   let code: number = EXIT.ok;
