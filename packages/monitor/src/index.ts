@@ -1,4 +1,26 @@
-export { ks2samp, chiSquare, chiSquareDrift, zTestDrift, wasserstein, wassersteinNormed, jensenShannon, psi, psiBand, binnedShares, countShares, countValues, sturgesEdges, equalEdges, histogram, std } from './stats/tests.js';
+export {
+  ks2samp,
+  ks2sampSorted,
+  chiSquare,
+  chiSquareDrift,
+  zTestDrift,
+  wasserstein,
+  wassersteinSorted,
+  wassersteinNormed,
+  jensenShannon,
+  psi,
+  psiBand,
+  binnedShares,
+  countShares,
+  countValues,
+  distinctSorted,
+  sortedCopy,
+  sturgesEdges,
+  sturgesEdgesOf,
+  equalEdges,
+  histogram,
+  std,
+} from './stats/tests.js';
 export type { KsResult, ChiSquareResult, Binned } from './stats/tests.js';
 export { kolmogorovSf, smirnovSf } from './stats/kolmogorov.js';
 export { chi2Sf, gammaQ, logGamma } from './stats/special.js';

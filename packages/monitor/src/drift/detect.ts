@@ -10,13 +10,16 @@ import {
   chiSquareDrift,
   countShares,
   countValues,
+  distinctSorted,
   histogram,
   jensenShannon,
-  ks2samp,
+  ks2sampSorted,
   psi,
   psiBand,
-  sturgesEdges,
-  wassersteinNormed,
+  sortedCopy,
+  std,
+  sturgesEdgesOf,
+  wassersteinSorted,
   zTestDrift,
 } from '../stats/tests.js';
 import { CATEGORICAL_METHODS, DEFAULT_THRESHOLDS, P_VALUE_METHODS, driftSchema, type DriftConfig, type DriftInput, type DriftMethod } from './schema.js';
@@ -155,28 +158,42 @@ function refCount(s: Side): number {
 
 const fmtEdge = (x: number) => String(Number(x.toPrecision(4)));
 
+/** A reference sample sorted (and its std) once per profile, however many windows are checked against it. */
+const sortedSamples = new WeakMap<readonly number[], { sorted: Float64Array; std: number }>();
+function referenceSample(sample: readonly number[]): { sorted: Float64Array; std: number } {
+  let s = sortedSamples.get(sample);
+  if (!s) sortedSamples.set(sample, (s = { sorted: sortedCopy(sample), std: std(sample) }));
+  return s;
+}
+
 function runCheck(check: Check, cfg: DriftConfig): ColumnDrift {
   const numeric = check.reference.kind === 'numeric' && check.current.kind === 'numeric';
   const a = numeric ? (check.reference as { profile: NumericProfile }).profile.sample : [];
   const b = numeric ? (check.current as { profile: NumericProfile }).profile.sample : [];
-  const refCounts = numeric ? countValues(a) : (check.reference as { counts: Map<string, number> }).counts;
-  const curCounts = numeric ? countValues(b) : (check.current as { counts: Map<string, number> }).counts;
-  const distinct = new Set([...refCounts.keys(), ...curCounts.keys()]).size;
-  const method = chooseMethod(check, cfg, distinct);
+  const ref = numeric ? referenceSample(a) : undefined;
+  const sa = ref?.sorted;
+  const sb = numeric ? sortedCopy(b) : undefined;
+  // Value counts only where values are few (value tests, value bars): numbers with many values never need them.
+  const distinct = numeric ? distinctSorted(sa!, sb!, 20) : 0;
+  const byValue = !numeric || distinct <= 20;
+  const refCounts = numeric ? (byValue ? countValues(a) : new Map<string, number>()) : (check.reference as { counts: Map<string, number> }).counts;
+  const curCounts = numeric ? (byValue ? countValues(b) : new Map<string, number>()) : (check.current as { counts: Map<string, number> }).counts;
+  const method = chooseMethod(check, cfg, numeric ? distinct : new Set([...refCounts.keys(), ...curCounts.keys()]).size);
   const threshold = cfg.columns[check.column]?.threshold ?? cfg.threshold ?? DEFAULT_THRESHOLDS[method];
 
   let score: number;
   let statistic: number | undefined;
-  const shares = (fill: boolean) => (numeric ? binnedShares(a, b, true, fill) : countShares(refCounts, curCounts, fill));
+  const refDistinct = numeric ? distinctSorted(sa!, new Float64Array(0), 20) : 0;
+  const shares = (fill: boolean) => (numeric ? binnedShares(a, b, true, fill, refDistinct) : countShares(refCounts, curCounts, fill));
   switch (method) {
     case 'ks': {
-      const r = ks2samp(a, b);
+      const r = ks2sampSorted(sa!, sb!);
       score = r.pValue;
       statistic = r.statistic;
       break;
     }
     case 'wasserstein':
-      score = wassersteinNormed(a, b);
+      score = wassersteinSorted(sa!, sb!) / Math.max(ref!.std, 0.001);
       break;
     case 'chisquare': {
       const r = chiSquareDrift(refCounts, curCounts);
@@ -216,12 +233,12 @@ function runCheck(check: Check, cfg: DriftConfig): ColumnDrift {
     psiBand: psiBand(psiValue),
     reference: summary(check.reference),
     current: summary(check.current),
-    bins: numeric && distinct > 20 ? numericBins(a, b) : categoryBins(refCounts, curCounts),
+    bins: byValue ? categoryBins(refCounts, curCounts) : numericBins(a, b),
   };
 }
 
 function numericBins(a: readonly number[], b: readonly number[]): PlotBin[] {
-  const edges = sturgesEdges([...a, ...b]);
+  const edges = sturgesEdgesOf(a, b);
   const ra = histogram(a, edges);
   const rb = histogram(b, edges);
   return ra.map((c, k) => ({ label: `${fmtEdge(edges[k]!)}–${fmtEdge(edges[k + 1]!)}`, reference: c / a.length, current: rb[k]! / b.length }));

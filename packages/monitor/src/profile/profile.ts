@@ -88,10 +88,13 @@ export async function profileRows(rows: AsyncIterable<Row> | Iterable<Row>, opti
   const cols = options.columns.filter((c) => !exclude.has(c.name));
   const sketches = cols.map((c) => sketchFor(c, text.has(c.name), sampleSize, maxCategories, rng));
   let n = 0;
-  for await (const row of rows as AsyncIterable<Row>) {
+  const add = (row: Row) => {
     n++;
     for (let i = 0; i < cols.length; i++) sketches[i]!.add(row[cols[i]!.name]);
-  }
+  };
+  // Arrays and other plain iterables without a microtask per row.
+  if (Symbol.asyncIterator in rows) for await (const row of rows) add(row);
+  else for (const row of rows) add(row);
   return {
     version: PROFILE_VERSION,
     createdAt: new Date().toISOString(),

@@ -20,8 +20,11 @@ export interface KsResult {
  */
 export function ks2samp(a: readonly number[], b: readonly number[]): KsResult {
   if (a.length === 0 || b.length === 0) throw new RangeError('ks2samp needs two non-empty samples');
-  const x = sorted(a);
-  const y = sorted(b);
+  return ks2sampSorted(sorted(a), sorted(b));
+}
+
+/** `ks2samp` on samples already sorted ascending. */
+export function ks2sampSorted(x: Float64Array, y: Float64Array): KsResult {
   const n1 = x.length;
   const n2 = y.length;
   let i = 0;
@@ -105,19 +108,42 @@ export function zTestDrift(reference: ReadonlyMap<string, number>, current: Read
 
 /** First Wasserstein distance between two samples: `scipy.stats.wasserstein_distance(u, v)`. */
 export function wasserstein(u: readonly number[], v: readonly number[]): number {
-  const x = sorted(u);
-  const y = sorted(v);
-  const all = Float64Array.from([...x, ...y]).sort();
+  return wassersteinSorted(sorted(u), sorted(v));
+}
+
+/** `wasserstein` on samples already sorted ascending: the area between the two ECDFs, in one merge. */
+export function wassersteinSorted(x: Float64Array, y: Float64Array): number {
   let i = 0;
   let j = 0;
   let sum = 0;
-  for (let k = 0; k < all.length - 1; k++) {
-    const at = all[k]!;
+  let prev = Math.min(x[0]!, y[0]!);
+  while (i < x.length || j < y.length) {
+    const at = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i]! : y[j]!;
+    sum += Math.abs(i / x.length - j / y.length) * (at - prev);
     while (i < x.length && x[i]! <= at) i++;
     while (j < y.length && y[j]! <= at) j++;
-    sum += Math.abs(i / x.length - j / y.length) * (all[k + 1]! - at);
+    prev = at;
   }
   return sum;
+}
+
+/** Distinct values of two ascending samples together, counted up to `limit` + 1 (enough to compare with a limit). */
+export function distinctSorted(x: Float64Array, y: Float64Array, limit = Number.POSITIVE_INFINITY): number {
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while ((i < x.length || j < y.length) && n <= limit) {
+    const v = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i]! : y[j]!;
+    while (i < x.length && x[i]! === v) i++;
+    while (j < y.length && y[j]! === v) j++;
+    n++;
+  }
+  return n;
+}
+
+/** Sorted copy as a Float64Array. */
+export function sortedCopy(xs: readonly number[]): Float64Array {
+  return sorted(xs);
 }
 
 /** Population standard deviation (`np.std`). */
@@ -151,18 +177,29 @@ export function jensenShannon(p: readonly number[], q: readonly number[]): numbe
 
 /** `np.histogram_bin_edges(values, bins='sturges')`: ceil(log2 n + 1) equal bins over [min, max]. */
 export function sturgesEdges(values: readonly number[]): number[] {
+  return sturgesEdgesOf(values, []);
+}
+
+/** `sturgesEdges` of two samples together, without concatenating them. */
+export function sturgesEdgesOf(a: readonly number[], b: readonly number[]): number[] {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+  for (const xs of [a, b]) {
+    for (const v of xs) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
+  return sturgesRange(lo, hi, a.length + b.length);
+}
+
+/** Sturges edges for `n` values spanning [lo, hi]. */
+export function sturgesRange(lo: number, hi: number, n: number): number[] {
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
   }
-  const bins = Math.ceil(Math.log2(values.length) + 1);
-  return equalEdges(lo, hi, bins);
+  return equalEdges(lo, hi, Math.ceil(Math.log2(n) + 1));
 }
 
 /** `np.linspace(lo, hi, bins + 1)`: the last edge exactly `hi`. */
@@ -173,21 +210,22 @@ export function equalEdges(lo: number, hi: number, bins: number): number[] {
   return edges;
 }
 
-/** `np.histogram(values, edges)[0]`: half-open bins, the last one closed; values outside are dropped. */
+/**
+ * `np.histogram(values, edges)[0]`: half-open bins, the last one closed; values outside are dropped. Like
+ * NumPy, the bin comes from arithmetic on equal-width edges, then is corrected against the edges themselves.
+ */
 export function histogram(values: readonly number[], edges: readonly number[]): number[] {
-  const counts = new Array<number>(edges.length - 1).fill(0);
-  const last = edges.length - 1;
+  const bins = edges.length - 1;
+  const counts = new Array<number>(bins).fill(0);
+  const first = edges[0]!;
+  const last = edges[bins]!;
+  const norm = bins / (last - first);
   for (const v of values) {
-    if (!(v >= edges[0]!) || !(v <= edges[last]!)) continue;
-    // The last edge k with edges[k] <= v.
-    let lo = 0;
-    let hi = last;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (edges[mid]! <= v) lo = mid;
-      else hi = mid;
-    }
-    counts[v === edges[last] ? last - 1 : lo]!++;
+    if (!(v >= first) || !(v <= last)) continue;
+    let k = Math.min(bins - 1, Math.floor((v - first) * norm));
+    while (k > 0 && v < edges[k]!) k--;
+    while (k < bins - 1 && v >= edges[k + 1]!) k++;
+    counts[k]!++;
   }
   return counts;
 }
@@ -208,11 +246,17 @@ export type Binned = { reference: number[]; current: number[] };
  * Sturges edges over both samples together; anything else is compared value by value. Shares of each
  * sample's size, zeroes filled when `fillZero` (PSI), not for Jensen-Shannon.
  */
-export function binnedShares(reference: readonly (number | string)[], current: readonly (number | string)[], numeric: boolean, fillZero: boolean): Binned {
+export function binnedShares(
+  reference: readonly (number | string)[],
+  current: readonly (number | string)[],
+  numeric: boolean,
+  fillZero: boolean,
+  referenceDistinct?: number,
+): Binned {
   let ref: number[];
   let cur: number[];
-  if (numeric && new Set(reference).size > 20) {
-    const edges = sturgesEdges([...(reference as number[]), ...(current as number[])]);
+  if (numeric && (referenceDistinct ?? new Set(reference).size) > 20) {
+    const edges = sturgesEdgesOf(reference as number[], current as number[]);
     ref = histogram(reference as number[], edges).map((c) => c / reference.length);
     cur = histogram(current as number[], edges).map((c) => c / current.length);
   } else {
