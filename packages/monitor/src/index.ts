@@ -35,4 +35,5 @@ export type { DriftReport, ColumnDrift, PlotBin, SideSummary } from './drift/det
 export { driftHtml, histogramSpec } from './drift/html.js';
 export { writeDriftReport, DRIFT_FILES } from './drift/write.js';
 export { readRequestLog, logSegments } from './drift/request-log.js';
+export { decodeImageCells } from './drift/images.js';
 export type { RequestLog, LoggedRequest } from './drift/request-log.js';

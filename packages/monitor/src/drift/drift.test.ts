@@ -4,9 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, TfpipeError } from '@tfpipe/core';
 import { openSource, type Row } from '@tfpipe/data';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionSketch, profileLike, profileRows, readProfile, writeProfile, type Profile } from '../profile/profile.js';
 import { detectDrift } from './detect.js';
+import { decodeImageCells } from './images.js';
 import { readRequestLog } from './request-log.js';
 import { writeDriftReport } from './write.js';
 
@@ -202,6 +204,48 @@ describe('request log', () => {
     const window = await readRequestLog(dir, { lastRows: 50 });
     expect(window.requests.map((r) => r.id)[0]).toBe('r70');
     await expect(readRequestLog(tmp)).rejects.toThrow(/no request log segments/);
+  });
+});
+
+describe('images posted as files', () => {
+  it('a request log of base64 PNG digits is decoded: the same digits pass, inverted ones drift', async () => {
+    const digits = createRng(9).shuffle(await mnist('train', 4000));
+    const columns = [{ name: 'image', kind: 'image' as const, shape: [28, 28, 1] }, { name: 'label', kind: 'number' as const }];
+    const reference = await profileRows(digits.slice(0, 2000), { columns, exclude: ['label'] });
+    const png = async (px: Float32Array) =>
+      (await sharp(Buffer.from(Uint8Array.from(px)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer()).toString('base64');
+    const window = digits.slice(2000, 2600);
+    const dir = join(tmp, 'image-log');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir, { recursive: true });
+    const lines = async (rows: Row[], invert: boolean, from: number) =>
+      (
+        await Promise.all(
+          rows.map(async (r, i) => {
+            const px = invert ? (r.image as Float32Array).map((v) => 255 - v) : (r.image as Float32Array);
+            return JSON.stringify({ id: `i${from + i}`, time: new Date(0).toISOString(), run: 'mnist', inputs: { image: await png(px) }, prediction: { label: r.label } });
+          }),
+        )
+      ).join('\n');
+    await writeFile(join(dir, 'requests-000001.jsonl'), `${await lines(window, false, 0)}\n`);
+    await writeFile(join(dir, 'requests-000002.jsonl'), `${await lines(window, true, 600)}\n`);
+    const log = await readRequestLog(dir);
+    const { rows, undecodable } = await decodeImageCells(
+      log.requests.map((r) => r.inputs),
+      reference,
+    );
+    expect(undecodable).toBe(0);
+    // PNG is lossless: the decoded pixels are the digit's own.
+    expect(Array.from(rows[0]!.image as Float32Array)).toEqual(Array.from(window[0]!.image as Float32Array));
+    const same = detectDrift(reference, await profileLike(reference, rows.slice(0, 600)));
+    expect(same.columns[0]!.column).toBe('image.mean');
+    expect(same.driftDetected).toBe(false);
+    const inverted = detectDrift(reference, await profileLike(reference, rows.slice(600)));
+    expect(inverted.driftDetected).toBe(true);
+    // Text that is no image counts as missing, not as a crash.
+    const bad = await decodeImageCells([{ image: 'bm90IGFuIGltYWdl' }], reference);
+    expect(bad.undecodable).toBe(1);
+    expect(bad.rows[0]!.image).toBeNull();
   });
 });
 

@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path';
 import { TfpipeError, silentLogger, useBackend, zodIssues, type Logger } from '@tfpipe/core';
 import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
 import {
+  decodeImageCells,
   detectDrift,
   driftSchema,
   logSegments,
@@ -53,7 +54,13 @@ async function currentData(
     }
     const requestLog = await readRequestLog(current, options.lastRows !== undefined ? { lastRows: options.lastRows } : {});
     log.info(`current: ${requestLog.requests.length} logged requests from ${current} (${requestLog.feedback.size} with feedback)`);
-    return { rows: requestLog.requests.map((r) => r.inputs), predictions: requestLog.requests.map((r) => r.prediction), source: current };
+    // Images posted as encoded files are logged as base64 text: decoded here, at the profile's shape.
+    const decoded = await decodeImageCells(
+      requestLog.requests.map((r) => r.inputs),
+      reference,
+    );
+    if (decoded.undecodable) log.warn(`${decoded.undecodable} logged image(s) could not be decoded: counted as missing`);
+    return { rows: decoded.rows, predictions: requestLog.requests.map((r) => r.prediction), source: current };
   }
   const ext = extname(current).toLowerCase();
   let rows: Dataset<Row>;
