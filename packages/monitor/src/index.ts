@@ -24,7 +24,7 @@ export {
 export type { KsResult, ChiSquareResult, Binned } from './stats/tests.js';
 export { kolmogorovSf, smirnovSf } from './stats/kolmogorov.js';
 export { chi2Sf, gammaQ, logGamma } from './stats/special.js';
-export { profileRows, profileLike, PredictionSketch, writeProfile, readProfile, PROFILE_FILE, PROFILE_VERSION } from './profile/profile.js';
+export { profileRows, profileLike, PredictionSketch, writeProfile, readProfile, PROFILE_FILE, PROFILE_VERSION, DEFAULT_SAMPLE_SIZE } from './profile/profile.js';
 export type { Profile, ProfileOptions, PredictionProfile, Prediction } from './profile/profile.js';
 export { words } from './profile/sketch.js';
 export type { ColumnProfile, NumericProfile, CategoricalProfile, TextProfile, ImageProfile, SkippedProfile } from './profile/sketch.js';
