@@ -79,10 +79,15 @@ describe('pipeline drift', () => {
     // 150 stable requests, then 60 shifted ones (every species: rows 0, 1, 5, 6, ...) in a second segment.
     await writeFile(join(log, 'requests-000001.jsonl'), `${iris.rows.map(line).join('\n')}\n`);
     await writeFile(join(log, 'requests-000002.jsonl'), `${shifted().filter((_, i) => i % 5 < 2).map((r, i) => line(r, 150 + i)).join('\n')}\n`);
+    // Ground truth for 10 of the shifted requests: 6 agree with the logged prediction, 4 do not.
+    const feedback = Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `q${150 + i}`, label: i < 6 ? iris.rows[[0, 1, 5, 6, 10, 11, 15, 16, 20, 21][i]!]![4] : 'none of them', time: new Date(0).toISOString() }));
+    await writeFile(join(log, 'feedback-000001.jsonl'), `${feedback.join('\n')}\n`);
     const r = await pipeline(['drift', runDir, '--current', log, '--window', '60', '--out', join(tmp, 'log-report'), '--json']);
     expect(r.code, r.stderr).toBe(3);
     const report = JSON.parse(r.stdout);
     expect(report.current.rows).toBe(60);
+    expect(report.feedback).toMatchObject({ labelled: 10, correct: 6, accuracy: 0.6 });
+    expect(typeof report.feedback.reference).toBe('number'); // the run's test accuracy
     expect(report.columns.filter((c: { drifted: boolean }) => c.drifted).map((c: { column: string }) => c.column).sort()).toEqual(['petal_length', 'sepal_width']);
 
     const bad = await pipeline(['drift', runDir, '--current', log, '--set', 'numeric=kss', '--set', 'shar=0.3']);

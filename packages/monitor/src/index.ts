@@ -34,6 +34,6 @@ export { detectDrift } from './drift/detect.js';
 export type { DriftReport, ColumnDrift, PlotBin, SideSummary } from './drift/detect.js';
 export { driftHtml, histogramSpec } from './drift/html.js';
 export { writeDriftReport, DRIFT_FILES } from './drift/write.js';
-export { readRequestLog, logSegments } from './drift/request-log.js';
+export { readRequestLog, logSegments, feedbackAccuracy } from './drift/request-log.js';
 export { decodeImageCells } from './drift/images.js';
-export type { RequestLog, LoggedRequest } from './drift/request-log.js';
+export type { RequestLog, LoggedRequest, FeedbackAccuracy } from './drift/request-log.js';

@@ -37,6 +37,10 @@ export async function driftCommand(runDir: string, opts: DriftOpts): Promise<voi
       `${report.driftDetected ? 'drift detected' : 'no drift'}: ${report.drifted} of ${report.checked} columns drifted (share ${fmt(report.driftShare)}, dataset drift at ${fmt(report.config.share)})${report.predictionDrift ? '; predictions drifted' : ''}\n`,
     );
   }
+  if (report.feedback && !opts.json) {
+    const f = report.feedback;
+    process.stdout.write(`feedback: accuracy ${fmt(f.accuracy)} on ${f.labelled} labelled requests${f.reference !== undefined ? ` (test accuracy at training: ${fmt(f.reference)})` : ''}\n`);
+  }
   process.stderr.write(`wrote ${files.json} and ${files.html}\n`);
   if (report.driftDetected) process.exitCode = EXIT.drift;
 }

@@ -72,6 +72,8 @@ export interface DriftReport {
   predictionDrift: boolean;
   /** What the exit code reports: dataset drift, or prediction drift when `prediction: alarm`. */
   driftDetected: boolean;
+  /** From a request log with feedback: the logged predictions' accuracy, and the run's test accuracy to compare. */
+  feedback?: { labelled: number; correct: number; accuracy: number; reference?: number };
 }
 
 type Side = { kind: 'numeric'; profile: NumericProfile } | { kind: 'categorical'; counts: Map<string, number>; count: number; missing: number };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionSketch, profileLike, profileRows, readProfile, writeProfile, type Profile } from '../profile/profile.js';
 import { detectDrift } from './detect.js';
 import { decodeImageCells } from './images.js';
-import { readRequestLog } from './request-log.js';
+import { feedbackAccuracy, readRequestLog } from './request-log.js';
 import { writeDriftReport } from './write.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -201,6 +201,10 @@ describe('request log', () => {
     expect(log.requests[0]!.id).toBe('r0');
     expect(log.requests[119]!.id).toBe('r119');
     expect(log.feedback.get('r3')).toBe('setosa');
+    // Every logged prediction is 'setosa'; r3 is a setosa.
+    expect(feedbackAccuracy(log.requests, log.feedback)).toEqual({ labelled: 1, correct: 1, accuracy: 1 });
+    expect(feedbackAccuracy(log.requests, new Map([['r3', 'setosa'], ['r100', 'virginica']]))).toEqual({ labelled: 2, correct: 1, accuracy: 0.5 });
+    expect(feedbackAccuracy(log.requests, new Map())).toBeUndefined();
     const window = await readRequestLog(dir, { lastRows: 50 });
     expect(window.requests.map((r) => r.id)[0]).toBe('r70');
     await expect(readRequestLog(tmp)).rejects.toThrow(/no request log segments/);

@@ -87,6 +87,7 @@ body { margin: 0; font: 14px/1.5 ${FONT}; color: #0f172a; background: #f8fafc; }
 header { background: linear-gradient(135deg, #1e3a5f 0%, #4c78a8 100%); color: white; padding: 24px 0 18px; }
 header h1 { margin: 0 0 4px; font-size: 24px; }
 header p { margin: 0; color: #dbeafe; }
+header p.feedback { margin-top: 10px; color: white; font-weight: 600; }
 .verdict { display: inline-block; margin-top: 12px; padding: 6px 14px; border-radius: 8px; font-weight: 700; }
 .verdict.drift { background: #fee2e2; color: #991b1b; } .verdict.stable { background: #dcfce7; color: #166534; }
 h2 { font-size: 17px; margin: 22px 0 8px; }
@@ -100,6 +101,12 @@ h3 { margin: 0 0 4px; font-size: 15px; }
 figure { margin: 8px 0 0; } figure svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 13px; } td, th { padding: 3px 10px; border-bottom: 1px solid #e2e8f0; text-align: left; }
 `;
+
+function feedbackLine(report: DriftReport): string {
+  const f = report.feedback;
+  if (!f) return '';
+  return `<p class="feedback">accuracy on ${fmt(f.labelled)} requests with feedback: ${fmt(f.accuracy)}${f.reference !== undefined ? ` (the run's test accuracy: ${fmt(f.reference)})` : ''}</p>`;
+}
 
 /** The whole page as a string. */
 export async function driftHtml(report: DriftReport, options: { title?: string } = {}): Promise<string> {
@@ -120,7 +127,7 @@ export async function driftHtml(report: DriftReport, options: { title?: string }
 <title>${esc(title)}</title><style>${STYLE}</style></head>
 <body><header><div class="wrap"><h1>${esc(title)}</h1>
 <p>reference: ${fmt(report.reference.rows)} rows of the ${esc(report.reference.split)} split · current: ${fmt(report.current.rows)} rows${report.current.source ? ` from ${esc(report.current.source)}` : ''} · ${esc(report.createdAt)}</p>
-<div class="verdict ${report.driftDetected ? 'drift' : 'stable'}">${esc(verdict)}</div></div></header>
+<div class="verdict ${report.driftDetected ? 'drift' : 'stable'}">${esc(verdict)}</div>${feedbackLine(report)}</div></header>
 <main class="wrap"><h2>Columns (drifted first)</h2>${sections.join('\n') || '<p>No column could be checked.</p>'}
 ${preds.length ? `<h2>Predictions (${esc(report.reference.predictionsSplit ?? 'validation')} split against current)</h2>${preds.join('\n')}` : ''}
 ${skipped}</main></body></html>

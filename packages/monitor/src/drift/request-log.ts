@@ -63,3 +63,24 @@ export async function readRequestLog(dir: string, options: { lastRows?: number }
   }
   return { dir, requests, feedback, segments: [...seg.requests, ...seg.feedback] };
 }
+
+export interface FeedbackAccuracy {
+  /** Logged requests in the window with a label posted to /feedback and a predicted label. */
+  labelled: number;
+  correct: number;
+  accuracy: number;
+}
+
+/** Accuracy of the logged predictions against the feedback labels (classification: `prediction.label`). */
+export function feedbackAccuracy(requests: readonly LoggedRequest[], feedback: ReadonlyMap<string, unknown>): FeedbackAccuracy | undefined {
+  let labelled = 0;
+  let correct = 0;
+  for (const r of requests) {
+    if (!feedback.has(r.id)) continue;
+    const predicted = (r.prediction as { label?: unknown } | undefined)?.label;
+    if (predicted === undefined) continue;
+    labelled++;
+    if (String(predicted) === String(feedback.get(r.id))) correct++;
+  }
+  return labelled ? { labelled, correct, accuracy: correct / labelled } : undefined;
+}

@@ -5,6 +5,7 @@ import { openSource, splitDataset, type Dataset, type Row } from '@tfpipe/data';
 import {
   decodeImageCells,
   detectDrift,
+  feedbackAccuracy,
   driftSchema,
   logSegments,
   profileLike,
@@ -13,10 +14,12 @@ import {
   writeDriftReport,
   type DriftInput,
   type DriftReport,
+  type FeedbackAccuracy,
   type Profile,
 } from '@tfpipe/monitor';
 import { loadPipelineConfig } from '../config/pipeline-config.js';
 import { chooseWasmThreadsForRun, loadRun } from './model-dir.js';
+import { readRunInfo } from './run-dir.js';
 
 const FILE_TYPES: Record<string, 'csv' | 'tsv' | 'jsonl' | 'json'> = { '.csv': 'csv', '.tsv': 'tsv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'json' };
 
@@ -43,7 +46,7 @@ async function currentData(
   current: string,
   reference: Profile,
   options: DriftRunOptions,
-): Promise<{ rows: Iterable<Row> | Dataset<Row>; predictions?: unknown[]; source: string }> {
+): Promise<{ rows: Iterable<Row> | Dataset<Row>; predictions?: unknown[]; source: string; feedback?: FeedbackAccuracy }> {
   const log = options.logger ?? silentLogger;
   const info = await stat(current).catch(() => undefined);
   if (!info) throw new TfpipeError('E_USAGE', `--current ${current}: no such file or folder`);
@@ -60,7 +63,8 @@ async function currentData(
       reference,
     );
     if (decoded.undecodable) log.warn(`${decoded.undecodable} logged image(s) could not be decoded: counted as missing`);
-    return { rows: decoded.rows, predictions: requestLog.requests.map((r) => r.prediction), source: current };
+    const feedback = feedbackAccuracy(requestLog.requests, requestLog.feedback);
+    return { rows: decoded.rows, predictions: requestLog.requests.map((r) => r.prediction), source: current, ...(feedback ? { feedback } : {}) };
   }
   const ext = extname(current).toLowerCase();
   let rows: Dataset<Row>;
@@ -102,6 +106,10 @@ export async function driftRun(runDir: string, current: string, options: DriftRu
   const data = await currentData(runDir, current, reference, options);
   const profile = await profileLike(reference, data.rows, data.predictions ? { predictions: data.predictions } : {});
   const report = detectDrift(reference, profile, parsed.data, { source: data.source });
+  if (data.feedback) {
+    const testAccuracy = (await readRunInfo(runDir).catch(() => undefined))?.metrics?.accuracy;
+    report.feedback = { ...data.feedback, ...(typeof testAccuracy === 'number' ? { reference: testAccuracy } : {}) };
+  }
   const files = await writeDriftReport(options.out ?? runDir, report, { title: `Drift: ${runDir} against ${data.source}` });
   return { report, files };
 }
