@@ -118,7 +118,7 @@ describe('anonymized training (real CLI run)', () => {
     const files = await filesUnder(runDir);
     expect(files.some((f) => f.endsWith('preprocess.json'))).toBe(true);
     const needles = people.flatMap((p) => [p.name, p.email, p.phone, p.phone.replaceAll(' ', ''), p.patient, p.zip, p.born]);
-    needles.push(SECRET, ...LAST.map((l) => l.toLowerCase()));
+    needles.push(SECRET, ...FIRST.map((l) => `"${l.toLowerCase()}"`), ...LAST.map((l) => l.toLowerCase()));
     for (const f of files) {
       const text = (await readFile(f)).toString('latin1');
       for (const n of needles) expect(text.includes(n), `${n} found in ${f}`).toBe(false);
