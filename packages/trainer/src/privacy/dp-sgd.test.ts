@@ -31,7 +31,7 @@ function lossFor(model: tfl.LayersModel): SliceLoss {
 }
 
 const vars = (m: tfl.LayersModel) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-const free = (r: { loss: tf.Scalar; grads: tf.NamedTensorMap }) => tf.dispose([r.loss, ...Object.values(r.grads)]);
+const free = (r: { loss: tf.Scalar; clipped: tf.Scalar; grads: tf.NamedTensorMap }) => tf.dispose([r.loss, r.clipped, ...Object.values(r.grads)]);
 const globalNorm = (g: tf.NamedTensorMap) => tf.tidy(() => tf.sqrt(tf.addN(Object.values(g).map((t) => tf.sum(tf.square(t)))))).dataSync()[0]!;
 
 describe('DP-SGD gradients', () => {
@@ -42,7 +42,7 @@ describe('DP-SGD gradients', () => {
     const ordinary = tf.variableGrads(() => lossFor(model)(b), v);
     const dp = dpSgdGradients(v, b, lossFor(model), { l2NormClip: Number.POSITIVE_INFINITY, noiseMultiplier: 0, seed: 1, step: 0 });
     expect(dp.microbatches).toBe(8);
-    expect(dp.clipped).toBe(0);
+    expect(dp.clipped.dataSync()[0]).toBe(0);
     for (const w of v) expectTensorsClose(dp.grads[w.name]!, ordinary.grads[w.name]!, 1e-6, 1e-4);
     expectTensorsClose(dp.loss, ordinary.value, 1e-6, 1e-5);
     tf.dispose([ordinary.value, ...Object.values(ordinary.grads), b.xs as tf.Tensor, b.ys as tf.Tensor]);
@@ -66,7 +66,7 @@ describe('DP-SGD gradients', () => {
     }
     // The whole batch: the sum of clipped gradients (denominator 1) is at most n·C, and 4 of 10 exceed C.
     const all = dpSgdGradients(v, b, lossFor(model), { l2NormClip: C, noiseMultiplier: 0, seed: 1, step: 0, denominator: 1 });
-    expect(all.clipped).toBe(norms.filter((x) => x > C).length);
+    expect(all.clipped.dataSync()[0]).toBe(norms.filter((x) => x > C).length);
     expect(globalNorm(all.grads)).toBeLessThanOrEqual(10 * C * (1 + 1e-5));
     free(all);
     tf.dispose([b.xs as tf.Tensor, b.ys as tf.Tensor]);

@@ -30,8 +30,8 @@ export interface DpSgdStepResult {
   loss: tf.Scalar;
   /** The private gradient of each variable that the loss reaches, by variable name. The caller disposes them. */
   grads: tf.NamedTensorMap;
-  /** How many microbatch gradients were longer than l2NormClip (and so were scaled down). */
-  clipped: number;
+  /** How many microbatch gradients were longer than l2NormClip (and so were scaled down). The caller disposes it. */
+  clipped: tf.Scalar;
   microbatches: number;
 }
 
@@ -74,28 +74,30 @@ export function dpSgdGradients(vars: tf.Variable[], batch: Batch, lossOf: SliceL
   const C = options.l2NormClip;
   let sums: (tf.Tensor | undefined)[] = vars.map(() => undefined);
   let lossSum = tf.scalar(0);
-  let clipped = 0;
+  let clippedCount: tf.Tensor = tf.scalar(0);
   for (const [begin, size] of bounds) {
     const slice = sliceBatch(batch, begin, size);
     try {
       const { value, grads } = tf.variableGrads(() => lossOf(slice), vars);
       try {
         const present = vars.map((v) => grads[v.name]);
-        const norm = tf.tidy(() => tf.sqrt(tf.addN(present.filter((g): g is tf.Tensor => g !== undefined).map((g) => tf.sum(tf.square(g))))));
-        const normValue = norm.dataSync()[0]!;
-        norm.dispose();
-        // Scale = min(1, C / norm); an infinite clip leaves the gradient as it is.
-        const scale = Number.isFinite(C) && normValue > C ? C / normValue : 1;
-        if (scale < 1) clipped++;
-        const next = tf.tidy(() =>
-          present.map((g, i) => {
+        // Scale = min(1, C / norm), computed on the device (no read back per microbatch); an infinite clip
+        // leaves the gradient as it is.
+        const next = tf.tidy(() => {
+          const norm = tf.sqrt(tf.addN(present.filter((g): g is tf.Tensor => g !== undefined).map((g) => tf.sum(tf.square(g)))));
+          const scale = Number.isFinite(C) ? tf.minimum(1, tf.div(C, tf.maximum(norm, 1e-30))) : undefined;
+          const nextClipped = scale ? tf.add(clippedCount, tf.cast(tf.less(scale, 1), 'float32')) : tf.clone(clippedCount);
+          const sumsNext = present.map((g, i) => {
             if (g === undefined) return sums[i] ? tf.clone(sums[i]!) : undefined;
-            const term = scale === 1 ? g : tf.mul(g, scale);
+            const term = scale ? tf.mul(g, scale) : g;
             return sums[i] ? tf.add(sums[i]!, term) : tf.clone(term);
-          }),
-        );
+          });
+          return { sumsNext, nextClipped };
+        });
         tf.dispose(sums.filter((s): s is tf.Tensor => s !== undefined));
-        sums = next;
+        clippedCount.dispose();
+        sums = next.sumsNext;
+        clippedCount = next.nextClipped;
         const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(value, size)));
         lossSum.dispose();
         lossSum = nextLoss as tf.Scalar;
@@ -124,7 +126,7 @@ export function dpSgdGradients(vars: tf.Variable[], batch: Batch, lossOf: SliceL
   tf.dispose(sums.filter((s): s is tf.Tensor => s !== undefined));
   const loss = tf.tidy(() => tf.div(lossSum, Math.max(1, n)) as tf.Scalar);
   lossSum.dispose();
-  return { loss, grads, clipped, microbatches: bounds.length };
+  return { loss, grads, clipped: clippedCount as tf.Scalar, microbatches: bounds.length };
 }
 
 /** Per-example gradient L2 norms (all trainable weights together), for tests and diagnostics. */
