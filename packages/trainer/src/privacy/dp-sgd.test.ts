@@ -132,3 +132,30 @@ describe('DP-SGD gradients', () => {
     tf.dispose([b.xs as tf.Tensor, b.ys as tf.Tensor]);
   });
 });
+
+describe('Poisson sampling', () => {
+  it('includes each example with probability q, independently per step, and repeats per seed', async () => {
+    const { poissonBatchIndices } = await import('./sampling.js');
+    const n = 2000;
+    const q = 0.05;
+    const batches = poissonBatchIndices(n, q, 400, 'e1');
+    const counts = new Array<number>(n).fill(0);
+    for (const b of batches) {
+      for (let k = 1; k < b.length; k++) expect(b[k]!).toBeGreaterThan(b[k - 1]!);
+      for (const i of b) counts[i]!++;
+    }
+    const sizes = batches.map((b) => b.length);
+    const mean = sizes.reduce((a, x) => a + x, 0) / sizes.length;
+    // Batch size ~ Binomial(2000, 0.05): mean 100, sd 9.7; the mean of 400 batches has sd 0.49.
+    expect(Math.abs(mean - 100)).toBeLessThan(2.5);
+    const sd = Math.sqrt(sizes.reduce((a, x) => a + (x - mean) ** 2, 0) / (sizes.length - 1));
+    expect(sd).toBeGreaterThan(8);
+    expect(sd).toBeLessThan(11.5);
+    // Each example appears Binomial(400, 0.05) times: mean 20; the first and last indices are as likely as the middle.
+    const avg = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+    expect(Math.abs(avg(counts.slice(0, 500)) - 20)).toBeLessThan(1);
+    expect(Math.abs(avg(counts.slice(-500)) - 20)).toBeLessThan(1);
+    expect(poissonBatchIndices(n, q, 3, 'e1')).toEqual(batches.slice(0, 3));
+    expect(poissonBatchIndices(n, q, 3, 'e2')).not.toEqual(batches.slice(0, 3));
+  });
+});
