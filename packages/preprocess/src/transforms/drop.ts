@@ -21,7 +21,9 @@ export const drop: TransformEntry<DropConfig> = {
       columns: names,
       needsFit: () => false,
       outputColumns(columns, path, issues) {
-        names.forEach((n, i) => findColumn(columns, n, [...path, config.columns ? 'columns' : 'column', ...(config.columns ? [i] : [])], issues));
+        names.forEach((n, i) => {
+          findColumn(columns, n, [...path, config.columns ? 'columns' : 'column', ...(config.columns ? [i] : [])], issues);
+        });
         return columns.filter((c) => !names.includes(c.name));
       },
       apply(row) {

@@ -67,7 +67,9 @@ export const kAnonymity: TransformEntry<KAnonymityConfig> = {
         };
       },
       outputColumns(columns, path, issues) {
-        config.columns.forEach((n, i) => findColumn(columns, n, [...path, 'columns', i], issues));
+        config.columns.forEach((n, i) => {
+          findColumn(columns, n, [...path, 'columns', i], issues);
+        });
         return columns;
       },
       apply() {
