@@ -19,10 +19,11 @@ beforeAll(async () => {
 function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   const rng = createRng(seed);
   for (const w of model.weights) {
-    const size = w.shape.reduce((a, b) => a * b, 1);
+    const shape = w.shape as number[];
+    const size = shape.reduce((a, b) => a * b, 1);
     const positive = /variance/.test(w.name);
     const data = Float32Array.from({ length: size }, () => (positive ? 0.5 + Math.abs(rng.normal()) : 0.4 * rng.normal()));
-    w.write(tf.tensor(data, w.shape));
+    w.write(tf.tensor(data, shape));
   }
 }
 

@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TfpipeError } from '@tfpipe/core';
 import { FLOAT, GraphBuilder, onnx, type Value } from './graph.js';
@@ -73,7 +72,7 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const inputs: OnnxIO[] = [];
   const inputLayers = new Set(net.inputLayers.map((l) => l.name));
   net.inputLayers.forEach((layer, i) => {
-    const shape = shapeOf((net.inputs[i] as tf.SymbolicTensor).shape as tfl.Shape);
+    const shape = shapeOf(net.inputs[i]!.shape as tfl.Shape);
     const name = net.inputNames?.[i] ?? layer.name;
     g.input(name, shape, FLOAT);
     inputs.push({ name, shape });

@@ -24,7 +24,8 @@ let loaded: Promise<Ort> | undefined;
 
 /** onnxruntime-node, or an E_BACKEND error saying how to install it. */
 export function loadOnnxRuntime(): Promise<Ort> {
-  loaded ??= import('onnxruntime-node' as string).then(
+  // TFPIPE_ONNXRUNTIME_MODULE names another module (a fork, or a missing one to try the fallback).
+  loaded ??= import(process.env.TFPIPE_ONNXRUNTIME_MODULE || 'onnxruntime-node').then(
     (m: { default?: Ort } & Ort) => (m.InferenceSession ? m : (m.default as Ort)),
     (e: Error) => {
       loaded = undefined;
