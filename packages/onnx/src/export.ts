@@ -113,7 +113,9 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
         weight: (short) => ctx.weights().find((w) => w.name.split('/').pop() === short),
       };
       const outs = convert(ctx, ins);
-      outs.forEach((v, t) => values.set(`${layer.name}:${n}:${t}`, v));
+      outs.forEach((v, t) => {
+        values.set(`${layer.name}:${n}:${t}`, v);
+      });
     }
   }
   const outputs: OnnxIO[] = [];
