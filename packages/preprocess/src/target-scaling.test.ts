@@ -29,12 +29,12 @@ describe('target scaling (regression)', () => {
     expect(tz.targetScaling).toEqual({ modes: ['standardize'], shift: [mean], scale: [std] });
     const b = tz.toBatch(rows(ys));
     const z = Array.from((b.ys as tf.Tensor).dataSync());
-    ys.forEach((y, i) => expect(z[i]).toBeCloseTo((y - mean) / std, 6));
+    for (const [i, y] of ys.entries()) expect(z[i]).toBeCloseTo((y - mean) / std, 6);
     // Unscaled batches (for evaluation) keep the original units; predictions decode to them too.
-    const raw = tz.toBatch(rows(ys), { scaleTargets: false });
+    const raw = tz.toBatch(rows(ys), { scaleTargets: false }) as import('@tfpipe/core').Batch;
     expect(Array.from((raw.ys as tf.Tensor).dataSync())).toEqual(ys);
     const decoded = tz.decode(b.ys as tf.Tensor).map((p) => (p as { value: number }).value);
-    decoded.forEach((v, i) => expect(v).toBeCloseTo(ys[i]!, 3));
+    for (const [i, v] of decoded.entries()) expect(v).toBeCloseTo(ys[i]!, 3);
     const back = tz.unscale(b.ys as tf.Tensor);
     expect(Array.from(back.dataSync()).map((v) => Math.round(v * 1000) / 1000)).toEqual(ys);
     tf.dispose([b.xs as tf.Tensor, b.ys as tf.Tensor, raw.xs as tf.Tensor, raw.ys as tf.Tensor, back]);
@@ -67,7 +67,7 @@ describe('target scaling (regression)', () => {
     const b = tz.toBatch(data);
     const back = tz.unscale(b.ys as tf.Tensor);
     const flat = Array.from(back.dataSync());
-    data.forEach((r, i) => ['a', 'b', 'c'].forEach((k, j) => expect(flat[i * 3 + j]).toBeCloseTo(r[k] as number, 4)));
+    for (const [i, r] of data.entries()) for (const [j, k] of ['a', 'b', 'c'].entries()) expect(flat[i * 3 + j]).toBeCloseTo(r[k] as number, 4);
     tf.dispose([b.xs as tf.Tensor, b.ys as tf.Tensor, back]);
   });
 
