@@ -24,3 +24,5 @@ export { TensorBoardWriter, crc32c, maskedCrc32c, encodeEvent, encodeRecord } fr
 export { createProgressRenderer, formatEpochLog, formatDuration } from './progress.js';
 export type { ProgressRenderer, ProgressRendererOptions } from './progress.js';
 export type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
+export { solveRidge } from './ridge.js';
+export type { RidgeResult } from './ridge.js';
