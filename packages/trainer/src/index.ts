@@ -37,3 +37,5 @@ export type { DpSgdAccounting, RdpConversion } from './privacy/accountant.js';
 export { dpSgdGradients, microbatchBounds, perExampleGradientNorms } from './privacy/dp-sgd.js';
 export type { DpSgdStepOptions, DpSgdStepResult, SliceLoss } from './privacy/dp-sgd.js';
 export { poissonBatchIndices } from './privacy/sampling.js';
+export { solveRidge } from './ridge.js';
+export type { RidgeResult } from './ridge.js';
