@@ -70,7 +70,7 @@ export const kAnonymity: TransformEntry<KAnonymityConfig> = {
         config.columns.forEach((n, i) => {
           findColumn(columns, n, [...path, 'columns', i], issues);
         });
-        return columns;
+        return [...columns];
       },
       apply() {
         requireFitted(state !== undefined, 'k-anonymity');

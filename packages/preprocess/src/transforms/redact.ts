@@ -75,7 +75,7 @@ export const redact: TransformEntry<RedactConfig> = {
       needsFit: () => false,
       outputColumns(columns, path, issues) {
         for (const c of columns) if (names.includes(c.name) && c.kind !== 'string') issues.push(kindIssue(c, path, 'a string (text) column', 'redact'));
-        return columns;
+        return [...columns];
       },
       apply(row) {
         for (const n of names) {
