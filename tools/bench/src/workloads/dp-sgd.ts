@@ -32,14 +32,14 @@ export const workload: Workload = {
     const ordinary = async (i: number) => {
       const b = batchAt(i);
       const { value, grads } = tf.variableGrads(() => lossOf(b), vars);
-      optimizer.applyGradients(grads as tf.NamedVariableMap);
+      optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
       await value.data();
       tf.dispose([value, b.xs, b.ys, ...Object.values(grads)]);
     };
     const priv = async (i: number) => {
       const b = batchAt(i);
       const r = dpSgdGradients(vars, b, lossOf, { l2NormClip: 1, noiseMultiplier: 1.1, seed: 1, step: i });
-      optimizer.applyGradients(r.grads as tf.NamedVariableMap);
+      optimizer.applyGradients(r.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
       await r.loss.data();
       tf.dispose([r.loss, r.clipped, b.xs, b.ys, ...Object.values(r.grads)]);
     };
