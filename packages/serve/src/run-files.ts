@@ -149,7 +149,8 @@ async function weightFiles(modelDir: string, json: ModelJson, shown: string): Pr
   const out: string[] = [];
   for (const [g, group] of json.weightsManifest.entries()) {
     for (const [k, p] of group.paths.entries()) {
-      const where: Issue = { path: ['weightsManifest', g, 'paths', k], message: 'a weight file must be a relative path inside the model folder', received: p };
+      // An absolute path is not echoed back: answers name no path on the server's disk.
+      const where: Issue = { path: ['weightsManifest', g, 'paths', k], message: 'a weight file must be a relative path inside the model folder', received: isAbsolute(p) ? '(an absolute path)' : p };
       if (isAbsolute(p) || /^[a-z][a-z0-9+.-]*:/i.test(p) || p.includes('\0')) throw invalidFile(shown, [where]);
       const abs = resolve(modelDir, p);
       if (!isInside(resolve(modelDir), abs)) throw invalidFile(shown, [where]);

@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
@@ -222,6 +223,8 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
       else badHeader = String(header);
     }
     const controller = new AbortController();
+    // Each image waiting for a decode slot listens to it: up to maxInstances listeners is normal here.
+    setMaxListeners(options.maxInstances + 16, controller.signal);
     const timer = setTimeout(() => controller.abort(new RequestTimeout(ms)), ms);
     timer.unref();
     deadlines.set(request, { signal: controller.signal, timer, ...(badHeader !== undefined ? { badHeader } : {}) });
