@@ -100,7 +100,7 @@ describe('a bounded queue', () => {
       const answers = await Promise.all([a, b, c]);
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
       const got = ((await answers[1]!.json()) as { predictions: Pred[] }).predictions;
-      const want = (await reference.predict(digits.slice(1, 33).map((r) => ({ image: r.image })))) as Pred[];
+      const want = (await reference.predict(digits.slice(1, 33).map((r): Row => ({ image: r.image! })))) as Pred[];
       expect(got.map((p) => p.label)).toEqual(want.map((p) => p.label));
       expect(g.rows()).toBe(96); // A, B and C; never E
       expect(await gauge(url, 'tfpipe_serve_queue_rows_max')).toBe(64);
@@ -131,7 +131,7 @@ describe('overload', () => {
           if (res.status === 503) {
             expect(Number(res.headers.get('retry-after') ?? '0') >= 1 || json.error?.code === 'E_TIMEOUT').toBe(true);
           } else if (res.status === 200 && n % 50 === 0) {
-            const want = (await reference.predict(Array.from({ length: 32 }, (_, j) => ({ image: digits[(n + j) % digits.length]!.image })))) as Pred[];
+            const want = (await reference.predict(Array.from({ length: 32 }, (_, j): Row => ({ image: digits[(n + j) % digits.length]!.image! })))) as Pred[];
             expect(json.predictions!.map((p) => p.label)).toEqual(want.map((p) => p.label));
           }
         }
