@@ -119,7 +119,7 @@ describe('pipeline serve --log', () => {
     }
   });
 
-  it('keeps lines whose write failed and writes them at the next flush', async () => {
+  it('keeps lines whose write failed and writes them at the next flush; recovers a segment left open by a crash', async () => {
     const dir = join(tmp, 'flaky');
     const log = await RequestLog.open({ dir, segmentRows: 10 });
     log.logRequest('r1', 'run', [{ x: 1 }], [{ value: 1 }], ['x']);
@@ -132,5 +132,17 @@ describe('pipeline serve --log', () => {
     await log.close();
     const { rows } = await lines<RequestLine>(dir, 'requests');
     expect(rows.map((r) => r.id)).toEqual(['r1#0', 'r2#0']);
+
+    // A segment a crash left open: its whole lines become a segment at the next start, the torn one is dropped.
+    await writeFile(join(dir, '.requests-000002.jsonl.partial'), '{"id":"r3#0","time":"t","run":"run","inputs":{},"prediction":{}}\n{"id":"r4#0","ti');
+    const reopened = await RequestLog.open({ dir, segmentRows: 10 });
+    expect(reopened.knows('r3#0')).toBe(true);
+    expect(reopened.knows('r4#0')).toBe(false);
+    reopened.logRequest('r5', 'run', [{ x: 5 }], [{ value: 5 }], ['x']);
+    await reopened.close();
+    const after = await lines<RequestLine>(dir, 'requests');
+    expect(after.files).toEqual(['requests-000001.jsonl', 'requests-000002.jsonl', 'requests-000003.jsonl']);
+    expect(after.rows.map((r) => r.id)).toEqual(['r1#0', 'r2#0', 'r3#0', 'r5#0']);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type Logger, silentLogger, writeFileAtomic } from '@tfpipe/core';
@@ -7,9 +7,8 @@ import { type Logger, silentLogger, writeFileAtomic } from '@tfpipe/core';
  * Requests and feedback written by `pipeline serve --log <dir>`, read by `pipeline drift`. The contract:
  *   <dir>/requests-<seq>.jsonl   {"id":"<request id>#<row>","time":ISO,"run":"<run id>","inputs":{...},"prediction":{...}}
  *   <dir>/feedback-<seq>.jsonl   {"id":"<request id>#<row>","label":...,"time":ISO}
- * `<seq>` is zero-padded to SEQ_DIGITS. A segment holds up to `segmentRows` lines; each flush rewrites the
- * open segment whole with writeFileAtomic, so a reader only ever sees whole lines, and a full segment is
- * never touched again.
+ * `<seq>` is zero-padded to SEQ_DIGITS. A segment holds up to `segmentRows` lines and appears under its
+ * name only once closed (see SegmentWriter), so a reader never sees a segment still being written.
  */
 export const SEQ_DIGITS = 6;
 export const REQUESTS_PREFIX = 'requests';
@@ -21,6 +20,7 @@ export const requestLogOptionsSchema = z
     sample: z.number().gt(0).max(1).default(1).describe('Fraction of requests logged (0 < sample <= 1)'),
     segmentRows: z.number().int().positive().default(1000).describe('Lines per segment file before a new one starts'),
     flushMs: z.number().int().positive().default(1000).describe('How often buffered lines are written'),
+    segmentMs: z.number().int().positive().default(60_000).describe('A segment older than this is closed (becomes visible) even if not full'),
     maxBufferedRows: z.number().int().positive().default(100_000).describe('Lines waiting to be written at most; more are dropped and counted'),
     maxIds: z.number().int().positive().default(1_000_000).describe('Logged row ids remembered for POST /feedback (oldest forgotten first)'),
   })
@@ -65,14 +65,22 @@ export async function listSegments(dir: string, prefix: string): Promise<{ seq: 
     .sort((a, b) => a.seq - b.seq);
 }
 
-/** Lines are taken at once and written later, a segment at a time (see the module comment). */
+/** Yields to the event loop, so requests are served between chunks of log work. */
+const yieldToRequests = () => new Promise<void>((r) => setImmediate(r));
+const CHUNK = 16;
+
+/**
+ * Lines are taken at once (no I/O, no JSON) and written later. The open segment grows in a hidden
+ * `.<name>.partial` file (appends only: each line is serialized and written once) and is renamed to its
+ * final name when it holds `segmentRows` lines, when it is older than `segmentMs`, or on `seal()`:
+ * a reader only ever sees whole segments, and a segment is never touched again.
+ */
 class SegmentWriter<T> {
   private seq: number;
-  private current: string[] = [];
+  private rows = 0;
+  private openedAt = 0;
   private pending: T[] = [];
-  private dirty = false;
   dropped = 0;
-  written = 0;
 
   constructor(
     private readonly dir: string,
@@ -96,34 +104,65 @@ class SegmentWriter<T> {
     return true;
   }
 
-  /** Writes what is buffered: fills the open segment, starting new ones as each fills. */
-  async flush(): Promise<void> {
+  private get partial(): string {
+    return join(this.dir, `.${segmentName(this.prefix, this.seq)}.partial`);
+  }
+
+  /** Appends what is buffered to the open segment (sealing each one that fills); `seal`: close the open one too. */
+  async write(seal: boolean): Promise<void> {
     const lines = this.pending;
     this.pending = [];
     let i = 0;
     try {
-      for (; i < lines.length; i++) {
-        this.current.push(JSON.stringify(lines[i]));
-        this.dirty = true;
-        if (this.current.length >= this.options.segmentRows) await this.writeCurrent(true);
+      if (lines.length) await mkdir(this.dir, { recursive: true });
+      while (i < lines.length) {
+        if (this.rows === 0) this.openedAt = Date.now();
+        const room = this.options.segmentRows - this.rows;
+        const take = lines.slice(i, i + Math.min(room, CHUNK));
+        const text: string[] = [];
+        for (const l of take) text.push(JSON.stringify(l));
+        await appendFile(this.partial, `${text.join('\n')}\n`);
+        i += take.length;
+        this.rows += take.length;
+        if (this.rows >= this.options.segmentRows) await this.sealOpen();
+        await yieldToRequests();
       }
-      if (this.dirty) await this.writeCurrent(false);
+      if (this.rows > 0 && (seal || Date.now() - this.openedAt >= this.options.segmentMs)) await this.sealOpen();
     } catch (e) {
-      // The open segment keeps its lines and the rest waits: the next flush writes them again.
-      this.pending = [...lines.slice(i + 1), ...this.pending];
+      // What was not appended waits for the next write; the open segment keeps what it has.
+      this.pending = [...lines.slice(i), ...this.pending];
       throw e;
     }
   }
 
-  private async writeCurrent(full: boolean): Promise<void> {
-    await writeFileAtomic(join(this.dir, segmentName(this.prefix, this.seq)), `${this.current.join('\n')}\n`);
-    this.written += this.dirty ? 1 : 0;
-    this.dirty = false;
-    if (full) {
-      this.seq++;
-      this.current = [];
+  private async sealOpen(): Promise<void> {
+    const fh = await open(this.partial, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
+    await rename(this.partial, join(this.dir, segmentName(this.prefix, this.seq)));
+    this.seq++;
+    this.rows = 0;
   }
+}
+
+/** A segment left open by a crash: whole lines kept (a torn last one dropped), given its final name. */
+async function recoverPartial(dir: string, prefix: string): Promise<number[]> {
+  const re = new RegExp(`^\\.${prefix}-(\\d+)\\.jsonl\\.partial$`);
+  const seqs: number[] = [];
+  for (const f of await readdir(dir)) {
+    const m = re.exec(f);
+    if (!m) continue;
+    const text = await readFile(join(dir, f), 'utf8');
+    const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    const seq = Number(m[1]);
+    if (whole) await writeFileAtomic(join(dir, segmentName(prefix, seq)), whole);
+    await rm(join(dir, f), { force: true });
+    seqs.push(seq);
+  }
+  return seqs;
 }
 
 /** Row ids that feedback may name, oldest forgotten first beyond `max`. */
@@ -148,7 +187,8 @@ function jsonValue(v: unknown): unknown {
 
 /**
  * The server's request log: `logRequest` and `feedback` only push to a buffer (the request path does no
- * I/O and no JSON work); a timer writes the buffer every `flushMs`, one write at a time.
+ * I/O and no JSON work); a timer writes the buffer every `flushMs`, one write at a time, serializing in
+ * chunks between which requests are served.
  */
 export class RequestLog {
   private readonly requests: SegmentWriter<RequestLine>;
@@ -168,7 +208,7 @@ export class RequestLog {
     this.requests = new SegmentWriter(options.dir, REQUESTS_PREFIX, firstSeq.requests, options);
     this.feedbacks = new SegmentWriter(options.dir, FEEDBACK_PREFIX, firstSeq.feedback, options);
     this.ids = ids;
-    this.timer = setInterval(() => void this.flush(), options.flushMs);
+    this.timer = setInterval(() => void this.write(false), options.flushMs);
     this.timer.unref();
   }
 
@@ -176,6 +216,8 @@ export class RequestLog {
   static async open(input: RequestLogOptionsInput, logger: Logger = silentLogger): Promise<RequestLog> {
     const options = requestLogOptionsSchema.parse(input);
     await mkdir(options.dir, { recursive: true });
+    await recoverPartial(options.dir, REQUESTS_PREFIX);
+    await recoverPartial(options.dir, FEEDBACK_PREFIX);
     const reqs = await listSegments(options.dir, REQUESTS_PREFIX);
     const fb = await listSegments(options.dir, FEEDBACK_PREFIX);
     const ids = new IdSet(options.maxIds);
@@ -216,7 +258,7 @@ export class RequestLog {
       const id = `${requestId}#${i}`;
       if (this.requests.add({ id, time, run, inputs, prediction: predictions[i] })) this.ids.add(id);
     });
-    if (this.requests.buffered >= this.options.segmentRows) void this.flush();
+    if (this.requests.buffered >= this.options.segmentRows) void this.write(false);
   }
 
   /** Whether `id` names a logged row. */
@@ -235,12 +277,16 @@ export class RequestLog {
     return { rowsDropped: this.requests.dropped + this.feedbacks.dropped, writeFailures: this.failures, buffered: this.requests.buffered + this.feedbacks.buffered };
   }
 
-  /** Writes everything buffered so far; resolves when it is on disk. */
+  /** Writes everything buffered so far and closes the open segments; resolves when they are on disk under their names. */
   flush(): Promise<void> {
+    return this.write(true);
+  }
+
+  private write(seal: boolean): Promise<void> {
     this.writing = this.writing.then(async () => {
       try {
-        await this.requests.flush();
-        await this.feedbacks.flush();
+        await this.requests.write(seal);
+        await this.feedbacks.write(seal);
       } catch (e) {
         this.failures++;
         this.logger.warn(`request log: a write failed (${(e as Error).message}); its lines stay buffered and are written at the next flush`);
