@@ -12,8 +12,11 @@ interface Pending<K, R, P> {
 
 /** The queue is full: answer 503 and ask the client to come back in `retryAfterSeconds`. */
 export class QueueFullError extends TfpipeError {
-  constructor(readonly retryAfterSeconds: number, queued: number, limit: number) {
-    super('E_INTERNAL', `the server is busy: ${queued} rows are queued (limit ${limit}); retry in ${retryAfterSeconds} s`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason: string,
+  ) {
+    super('E_INTERNAL', `${reason}; retry in ${retryAfterSeconds} s`);
   }
 }
 
@@ -78,7 +81,7 @@ export class MicroBatcher<K, R, P> {
   /** The refusal for a full queue, with a Retry-After estimated from the recent throughput. */
   full(): QueueFullError {
     const wait = this.rowsPerSecond > 0 ? Math.ceil(this.queuedRows / this.rowsPerSecond) : 1;
-    return new QueueFullError(Math.min(Math.max(wait, 1), 60), this.queuedRows, this.options.maxQueueRows ?? Number.POSITIVE_INFINITY);
+    return new QueueFullError(Math.min(Math.max(wait, 1), 60), `the server is busy: ${this.queuedRows} rows are queued (limit ${this.options.maxQueueRows})`);
   }
 
   /** Rows waiting (not yet in a running batch). */

@@ -111,7 +111,7 @@ describe('a bounded queue', () => {
 });
 
 describe('overload', () => {
-  it('200 concurrent clients sending 32-image requests: only 200/503 come back, /health answers, queue, requests and decodes stay within their bounds, no tensor leaks', async () => {
+  it('200 concurrent clients each sending a 32-image request: only 200/503 come back, /health answers, queue, requests and decodes stay within their bounds, no tensor leaks', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const run = await loadServedRun(join(tmp, 'run'));
     const limits = { maxQueueRows: 64, maxConcurrent: 48, decodeConcurrency: 2 };
@@ -123,7 +123,7 @@ describe('overload', () => {
     try {
       let loadDone = false;
       const client = async () => {
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < 1; i++) {
           const n = k++;
           const res = await post(url, body32(n));
           statuses.push(res.status);
@@ -137,14 +137,16 @@ describe('overload', () => {
         }
       };
       const watcher = (async () => {
-        do health.push((await fetch(`${url}/health`)).status);
-        while (!loadDone);
+        do {
+          health.push((await fetch(`${url}/health`)).status);
+          await new Promise((r) => setTimeout(r, 10)); // a probe now and then, not a second load
+        } while (!loadDone);
       })();
       await Promise.all(Array.from({ length: 200 }, client));
       loadDone = true;
       await watcher;
       const allowed = new Set([200, 503]);
-      expect(statuses).toHaveLength(400);
+      expect(statuses).toHaveLength(200);
       expect(statuses.filter((s) => !allowed.has(s))).toEqual([]);
       expect(statuses).toContain(200);
       expect(health.length).toBeGreaterThan(0);

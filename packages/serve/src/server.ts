@@ -291,7 +291,9 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
     if (deadline.badHeader !== undefined) {
       return sendError(reply, toHttpError(badRequest([{ path: ['X-Timeout-Ms'], message: 'not a whole number of milliseconds >= 1', received: deadline.badHeader }]), options));
     }
-    if (active >= options.maxConcurrent) return busy(reply, batcher.full());
+    if (active >= options.maxConcurrent) {
+      return busy(reply, new QueueFullError(batcher.full().retryAfterSeconds, `the server is busy: ${active} requests are being worked on (limit ${options.maxConcurrent})`));
+    }
     active++;
     maxActive = Math.max(maxActive, active);
     const lease = holder.acquire();
@@ -403,7 +405,8 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
     });
     return next;
   }
-  const reload = (runDir?: string) => swapTo(runDir ?? holder.current.run.dir, holder.current.extra.production);
+  // Reloading the current run keeps its promotion record; another run loaded by hand has none.
+  const reload = (runDir?: string) => swapTo(runDir ?? holder.current.run.dir, runDir === undefined ? holder.current.extra.production : undefined);
 
   if (options.admin) {
     const token = options.adminToken ? digest(options.adminToken) : undefined;
@@ -436,7 +439,9 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
         if (!requestLog.knows(body.id)) {
           return sendError(reply, httpError(404, 'E_NOT_FOUND', `id: no logged request row has the id ${JSON.stringify(body.id)}`, [{ path: ['id'], message: 'no logged request row has this id', received: body.id }]));
         }
-        if (!requestLog.feedback(body.id, body.label)) return busy(reply, new QueueFullError(1, requestLog.stats().buffered, requestLog.options.maxBufferedRows));
+        if (!requestLog.feedback(body.id, body.label)) {
+          return busy(reply, new QueueFullError(1, `the request log is busy: ${requestLog.stats().buffered} lines wait to be written (limit ${requestLog.options.maxBufferedRows})`));
+        }
         return { recorded: true, id: body.id };
       } catch (e) {
         return sendError(reply, toHttpError(e, options));
