@@ -153,6 +153,7 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
     throw new TfpipeError('E_CONFIG', `adminToken: required when admin is on and the server listens on ${options.host}, which is not a loopback address; expected a secret of at least 16 characters`, {
       issues: [{ path: ['adminToken'], message: 'required when admin is on beyond loopback', received: undefined, expected: 'a secret of at least 16 characters' }],
       path: ['adminToken'],
+      hint: 'pipeline serve reads the token from the TFPIPE_ADMIN_TOKEN environment variable',
     });
   }
   let production: ProductionPointer | undefined;
