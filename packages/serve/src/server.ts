@@ -1,11 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
-import { realpath } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs-core';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { isTfpipeError, type Logger, silentLogger, TfpipeError } from '@tfpipe/core';
 import type { LoadedRun } from '@tfpipe/pipeline';
 import type { Row } from '@tfpipe/data';
@@ -14,54 +10,22 @@ import { type HttpError, httpError, parseOrThrow, toHttpError } from './http-err
 import { Limiter } from './limiter.js';
 import { loadServedRun } from './load-run.js';
 import { ServeMetrics } from './metrics.js';
-import { buildOpenApi, reloadBodySchema } from './openapi.js';
+import { reloadBodySchema } from './openapi.js';
 import { predictRows, type ServedPrediction } from './predictions.js';
 import { type ProductionPointer, readProduction } from './production.js';
 import { PointerWatcher } from './production-watch.js';
 import { badRequest, formToRecord, toRows } from './records.js';
-import { RequestLog, requestLogOptionsSchema } from './request-log.js';
-import { buildRunSchemas, columnValueSchema, labelNames, type RunSchemas } from './request-schema.js';
+import { prepare, type RunExtra, warmUp } from './prepared-run.js';
+import { RequestLog } from './request-log.js';
+import type { RunSchemas } from './request-schema.js';
 import { RunHolder, type RunSlot } from './run-holder.js';
 import { resolveUnderRoot, runId } from './run-files.js';
+import { isLoopbackHost, type ServeOptions, type ServeOptionsInput, serveOptionsSchema } from './server-options.js';
 
-/** Options of `createServer` and `pipeline serve`. */
-export const serveOptionsSchema = z
-  .object({
-    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0: any free port)'),
-    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on; 0.0.0.0 exposes the server to the network'),
-    admin: z.boolean().default(false).describe('Enable POST /admin/reload (hot reload of a run directory)'),
-    maxBatch: z.number().int().positive().default(32).describe('Micro-batching: rows per model call at most'),
-    batchWaitMs: z.number().min(0).default(2).describe('Micro-batching: how long a request waits for others to join its batch (ms)'),
-    bodyLimit: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest request body in bytes (413 above it)'),
-    timeoutMs: z.number().int().positive().default(30_000).describe('A request not answered within this many ms gets a 503'),
-    maxInstances: z.number().int().positive().default(1024).describe('Most records in one request'),
-    imageFit: z.enum(['fill', 'cover', 'contain']).default('fill').describe('How posted images are resized to the input shape; use the training data\'s `fit`'),
-    maxQueueRows: z.number().int().positive().default(1024).describe('Most rows waiting for the model; a request that would go past it gets a 503 with Retry-After'),
-    maxConcurrent: z.number().int().positive().default(256).describe('Most /predict requests being worked on at once (parsing, decoding, queued); more get a 503 with Retry-After'),
-    decodeConcurrency: z.number().int().positive().default(Math.max(availableParallelism(), 1)).describe('Most images decoding at once, across requests'),
-    maxImagePixels: z.number().int().positive().optional().describe('Most pixels of one posted image (default: from the model\'s input shape, see imagePixelLimit)'),
-    runsRoot: z.string().min(1).optional().describe('POST /admin/reload loads only run directories inside this folder (default: the folder holding the served run)'),
-    adminToken: z.string().min(16).optional().describe('Bearer token POST /admin/reload requires; mandatory when admin is on and host is not a loopback address'),
-    log: requestLogOptionsSchema.optional().describe('Log a sample of requests (and POST /feedback) to JSONL segments in this folder'),
-    production: z.string().min(1).optional().describe('A runs folder: serve the run its `production` pointer names, and swap when the pointer changes'),
-    productionPollMs: z.number().int().positive().default(1000).describe('How often the production pointer is re-read (besides file-system events)'),
-  })
-  .strict();
+export { isLoopbackHost, serveOptionsSchema } from './server-options.js';
+export type { ServeOptions, ServeOptionsInput } from './server-options.js';
 
-export type ServeOptions = z.output<typeof serveOptionsSchema>;
-export type ServeOptionsInput = z.input<typeof serveOptionsSchema>;
-
-interface RunExtra {
-  schemas: RunSchemas;
-  openapi: Record<string, unknown>;
-  /** Validates POST /feedback bodies (the label typed like the run's label column). */
-  feedback: z.ZodType<{ id: string; label: unknown }>;
-  /** The run's id (its folder name) and its real path, to tell whether a pointer names it. */
-  id: string;
-  realDir: string;
-  /** The pointer this run was promoted with, in production mode. */
-  production: ProductionPointer | undefined;
-}
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Aborts a request's work: its time is up (a 503). */
 class RequestTimeout extends TfpipeError {
@@ -70,24 +34,8 @@ class RequestTimeout extends TfpipeError {
   }
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Whether a listen address is reachable only from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.test(host);
-}
-
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
-}
-
-/** Runs the model once on zeros, so a swapped-in run has done its first (slow) call before it serves. */
-function warmUp(model: LoadedRun['model']): void {
-  tf.tidy(() => {
-    const xs = model.inputs.map((i) => tf.zeros([1, ...i.shape.slice(1).map((d) => d ?? 1)], i.dtype === 'int32' ? 'int32' : 'float32'));
-    model.predict(xs.length === 1 ? xs[0]! : xs);
-  });
 }
 
 /** A running (or ready to run) prediction server. */
@@ -104,30 +52,6 @@ export interface PredictionServer {
   flushLog(): Promise<void>;
   /** Stops accepting requests, waits for those in flight, then disposes the model. */
   close(): Promise<void>;
-}
-
-function feedbackSchema(run: LoadedRun, schemas: RunSchemas): z.ZodType<{ id: string; label: unknown }> {
-  const cols = run.metadata.rawColumns.filter((c) => schemas.labelColumns.includes(c.name));
-  const label = cols.length === 1 ? columnValueSchema(cols[0]!).refine((v) => v !== null, 'a label is required') : z.unknown().refine((v) => v !== undefined, 'a label is required');
-  return z
-    .object({
-      id: z.string().min(1).max(300).describe('A logged row: the X-Request-Id answer header, "#", the row index (0 for a single record)'),
-      label: label.describe(cols.length === 1 ? `The true value of "${cols[0]!.name}"` : 'The true label'),
-    })
-    .strict() as z.ZodType<{ id: string; label: unknown }>;
-}
-
-async function prepare(run: LoadedRun, options: ServeOptions, production?: ProductionPointer): Promise<RunExtra> {
-  const schemas = buildRunSchemas(run.metadata, labelNames(run.tensorizer.spec.label), { maxInstances: options.maxInstances });
-  const feedback = feedbackSchema(run, schemas);
-  return {
-    schemas,
-    feedback,
-    openapi: buildOpenApi(run.metadata, schemas, { admin: options.admin, feedback: options.log ? feedback : undefined }),
-    id: runId(run.dir),
-    realDir: await realpath(run.dir).catch(() => resolve(run.dir)),
-    production,
-  };
 }
 
 function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
