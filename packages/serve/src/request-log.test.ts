@@ -85,6 +85,9 @@ describe('pipeline serve --log', () => {
         { id: 'client-batch-7#2', label: 'virginica' },
       ]);
       expect(Object.keys(feedback.rows[0]!)).toEqual(['id', 'label', 'time']);
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { schemas: Record<string, { required?: string[] }> } };
+      expect(doc.paths['/feedback']).toBeDefined();
+      expect(doc.components.schemas.FeedbackRequest!.required).toEqual(['id', 'label']);
     } finally {
       await server.close();
     }
