@@ -9,7 +9,7 @@ import { loadRun } from '@tfpipe/pipeline';
 import type { Row } from '@tfpipe/data';
 import { makeIrisRun } from './__fixtures__/iris-run.js';
 import { loadServedRun } from './load-run.js';
-import { createServer } from './server.js';
+import { createServer, isLoopbackHost } from './server.js';
 
 let tmp: string;
 let runs: string;
@@ -145,6 +145,8 @@ describe('POST /admin/reload', () => {
   });
 
   it('requires a token beyond loopback, and checks it when one is set', async () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com', '127.0.0.1.example.com']) expect(isLoopbackHost(h), h).toBe(false);
     const e = await createServer(join(runs, 'a'), { port: 0, host: '0.0.0.0', admin: true }).catch((err: unknown) => err);
     expect(isTfpipeError(e, 'E_CONFIG')).toBe(true);
     expect((e as Error).message).toMatch(/adminToken: required .*0\.0\.0\.0/);
