@@ -71,15 +71,22 @@ export function createProgram(): Command {
   program
     .command('serve')
     .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
-    .argument('<run-dir>', 'a run directory')
+    .argument('[run-dir]', 'a run directory (omit it with --production)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8080)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--admin', 'enable POST /admin/reload')
     .option('--max-batch <n>', 'micro-batch size', (v) => Number.parseInt(v, 10), 32)
     .option('--batch-wait-ms <n>', 'micro-batch wait window', (v) => Number.parseInt(v, 10), 2)
     .option('--body-limit <bytes>', 'request body limit', (v) => Number.parseInt(v, 10), 10 * 1024 * 1024)
+    // Hardening, request log and production pointer (issues 15 and 17): values checked in commands/serve.ts.
+    .option('--runs-root <dir>', 'POST /admin/reload loads only runs inside this folder (default: the folder holding the run); token: TFPIPE_ADMIN_TOKEN')
+    .option('--production <runs-dir>', 'serve the run named by <runs-dir>/production and swap when it changes')
+    .option('--log <dir>', 'log a sample of requests to <dir>/requests-*.jsonl and take POST /feedback')
+    .option('--log-sample <rate>', 'with --log: fraction of requests logged, 0 < rate <= 1 (default 1)')
+    .option('--max-queue <rows>', 'most rows waiting for the model; more get 503 + Retry-After (default 1024)')
+    .option('--timeout-ms <ms>', 'a request not answered this long after it arrived gets a 503 (default 30000)')
     .addOption(engineOption())
-    .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
+    .action(async (runDir: string | undefined, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
   const sweep = program
     .command('sweep')
