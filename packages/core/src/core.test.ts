@@ -146,3 +146,12 @@ describe('backend and model IO', () => {
     x.dispose();
   });
 });
+
+describe('packageVersion', () => {
+  it('reads the version of the package a module sits in', async () => {
+    const { packageVersion, TFPIPE_VERSION } = await import('./index.js');
+    const own = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(packageVersion(import.meta.url)).toBe(own.version);
+    expect(TFPIPE_VERSION).toBe(own.version);
+  });
+});

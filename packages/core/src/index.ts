@@ -13,6 +13,7 @@ export { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './io.js';
 export { resolveDataPath, findPackageDir } from './paths.js';
 export { countTensors, measureLeak, assertNoLeak } from './leak.js';
 export { installChainedOps } from './chained-ops.js';
+export { packageVersion, TFPIPE_VERSION } from './version.js';
 export { silentLogger, consoleLogger } from './types.js';
 export { defaultLossForTask, LOSS_NAMES } from './task.js';
 export type { LossName } from './task.js';

@@ -1,6 +1,6 @@
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
-import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
+import { TFPIPE_VERSION, TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
   checkGates,
@@ -23,7 +23,7 @@ import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
-export const TFPIPE_VERSION = '0.1.0';
+export { TFPIPE_VERSION };
 
 export interface RunOptions {
   /** Folder for new run directories (default: the config's output.dir). */
