@@ -42,10 +42,11 @@ describe('zodIssues', () => {
     expect(r.success).toBe(false);
     const issues = zodIssues(r.error!, schema, ['train', 'earlyStopping'], raw);
     const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i]));
-    expect(byPath['train.earlyStopping.mode']).toMatchObject({ received: 'maxx', expected: '"min" | "max"' });
-    expect(byPath['train.earlyStopping.rate']).toMatchObject({ received: 'fast', expected: 'number' });
-    expect(byPath['train.earlyStopping.nested.patince']).toMatchObject({ message: 'unknown option', suggestion: 'patience', expected: 'patience' });
-    expect(byPath['train.earlyStopping.extra']).toMatchObject({ message: 'unknown option', expected: 'mode, rate, nested' });
+    expect(byPath['train.earlyStopping.mode']).toMatchObject({ code: 'invalid_value', received: 'maxx', expected: '"min" | "max"', suggestion: 'max' });
+    expect(byPath['train.earlyStopping.rate']).toMatchObject({ code: 'wrong_type', received: 'fast', expected: 'a number' });
+    // One wording for an unknown key everywhere (config files, options, sweeps, HTTP bodies): "unknown key".
+    expect(byPath['train.earlyStopping.nested.patince']).toMatchObject({ code: 'unknown_key', message: 'unknown key', suggestion: 'patience', expected: 'one of patience' });
+    expect(byPath['train.earlyStopping.extra']).toMatchObject({ code: 'unknown_key', message: 'unknown key', expected: 'one of mode, rate, nested' });
     expect(formatIssue(byPath['train.earlyStopping.nested.patince']!)).toMatch(/patince[\s\S]*patience/);
   });
 });

@@ -1,7 +1,8 @@
 export { TfpipeError, isTfpipeError, formatIssue, formatPath, formatValue } from './errors.js';
-export type { ErrorCode, Issue, SourceLocation, TfpipeErrorOptions } from './errors.js';
+export type { ErrorCode, Issue, IssueCode, SourceLocation, TfpipeErrorOptions } from './errors.js';
 export { didYouMean, editDistance } from './did-you-mean.js';
-export { parseSection, zodIssues } from './zod-issues.js';
+export { knownKeysAt, parseSection, zodIssues } from './zod-issues.js';
+export type { ZodIssuesOptions } from './zod-issues.js';
 export { createRegistry } from './registry.js';
 export type { Registry, RegistryEntry } from './registry.js';
 export { createRng, hashSeed } from './rng.js';

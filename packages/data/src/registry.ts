@@ -1,5 +1,5 @@
-import { createRegistry, didYouMean, silentLogger, TfpipeError } from '@tfpipe/core';
-import type { Issue, Logger } from '@tfpipe/core';
+import { createRegistry, parseSection, silentLogger, TfpipeError } from '@tfpipe/core';
+import type { Logger } from '@tfpipe/core';
 import { z } from 'zod';
 import type { SourceEntry, SourceRegistry } from './source.js';
 import { arraysSource, arraysSourceSchema } from './sources/arrays.js';
@@ -42,11 +42,6 @@ export interface OpenSourceOptions {
   path?: (string | number)[];
 }
 
-function knownKeys(schema: z.ZodType): string[] {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
-  return shape ? Object.keys(shape) : [];
-}
-
 /** Validates `config` against its type's schema (filling defaults) and opens the source. */
 export async function openSource(config: SourceConfig | Record<string, unknown>, options: OpenSourceOptions): Promise<DataSource> {
   const reg = options.registry ?? createSourceRegistry();
@@ -56,20 +51,6 @@ export async function openSource(config: SourceConfig | Record<string, unknown>,
     throw TfpipeError.fromIssues([{ path: [...path, 'type'], message: 'a source needs a type', received: type, expected: reg.types().map((t) => JSON.stringify(t)).join(' | ') }]);
   }
   const entry = reg.get(type, [...path, 'type']);
-  const parsed = entry.schema.safeParse(config);
-  if (!parsed.success) {
-    throw TfpipeError.fromIssues(
-      parsed.error.issues.flatMap((i): Issue[] => {
-        const at = [...path, ...(i.path as (string | number)[])];
-        if (i.code === 'unrecognized_keys') {
-          return i.keys.map((k) => {
-            const suggestion = didYouMean(k, knownKeys(entry.schema));
-            return { path: [...at, k], message: 'unknown option', expected: knownKeys(entry.schema).join(', '), ...(suggestion ? { suggestion } : {}) };
-          });
-        }
-        return [{ path: at, message: i.message, received: i.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k], config) }];
-      }),
-    );
-  }
-  return entry.open(parsed.data, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path });
+  const parsed = parseSection(entry.schema, config, path);
+  return entry.open(parsed, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path });
 }

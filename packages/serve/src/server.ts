@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { TfpipeError } from '@tfpipe/core';
+import { parseSection, TfpipeError } from '@tfpipe/core';
 import { type LoadedRun, loadRun } from '@tfpipe/pipeline';
 import { MicroBatcher } from './batcher.js';
 import { type HttpError, httpError, parseOrThrow, toHttpError } from './http-errors.js';
@@ -63,7 +63,7 @@ function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
  * GET /health, /metadata, /metrics (Prometheus), /openapi.json, and POST /admin/reload when `admin`.
  */
 export async function createServer(runOrDir: LoadedRun | string, input: ServeOptionsInput = {}): Promise<PredictionServer> {
-  const options = serveOptionsSchema.parse(input);
+  const options = parseSection(serveOptionsSchema, input, ['serve'], { code: 'E_USAGE' });
   const first = typeof runOrDir === 'string' ? await loadRun(runOrDir) : runOrDir;
   const holder = new RunHolder<RunExtra>(first, prepare(first, options));
   const metrics = new ServeMetrics();

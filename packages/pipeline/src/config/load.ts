@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import type { z } from 'zod';
-import { TfpipeError, formatValue, type Issue, type SourceLocation } from '@tfpipe/core';
+import { TfpipeError, formatValue, zodIssues, type Issue, type SourceLocation } from '@tfpipe/core';
 import { absolutizeDataPaths } from './absolute-paths.js';
 import { deepMerge, getPath, hasPath, isPlainObject, parsePath, setPath } from './paths.js';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
-import { fromZodIssues } from './zod-issues.js';
 
 export interface LoadOptions<S extends z.ZodType> {
   /** The schema to validate against (the pipeline's, possibly extended by the CLI). */
@@ -145,14 +144,14 @@ export async function loadConfig<S extends z.ZodType>(file: string, options: Loa
   const withLocation = (issues: Issue[]): Issue[] =>
     issues.map((iss) => {
       if (iss.location) return iss;
-      const isUnknownKey = iss.message === 'unknown key';
-      const loc = locate(iss.path, { key: isUnknownKey });
+      // An unknown key is shown at the key itself; anything else at its value.
+      const loc = locate(iss.path, { key: iss.code === 'unknown_key' });
       return loc ? { ...iss, location: loc } : iss;
     });
 
   const parsed = options.schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    throw TfpipeError.fromIssues(withLocation(fromZodIssues(parsed.error.issues, options.schema, raw)));
+    throw TfpipeError.fromIssues(withLocation(zodIssues(parsed.error, options.schema, [], raw)));
   }
   const config = parsed.data as z.output<S>;
   const crossIssues = options.checks?.(config, raw) ?? [];

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { TfpipeError, type Issue } from '@tfpipe/core';
-import { fromZodIssues } from './zod-issues.js';
+import { TfpipeError, zodIssues, type Issue } from '@tfpipe/core';
 import { checkTrainConfig } from '@tfpipe/trainer';
 import { loadConfig, type LoadedConfig } from './load.js';
 import { pipelineSchema, type PipelineConfig } from '../schema.js';
@@ -32,7 +31,7 @@ export function pipelineConfigFromObject(raw: unknown, options: { baseDir: strin
   const parsed = pipelineSchema.safeParse(raw, { reportInput: true });
   const origin = options.name ?? '(config object)';
   const at = (issues: Issue[]): Issue[] => issues.map((i) => ({ ...i, location: i.location ?? { file: origin, line: 0, column: 0 } }));
-  if (!parsed.success) throw TfpipeError.fromIssues(at(fromZodIssues(parsed.error.issues, pipelineSchema, raw)));
+  if (!parsed.success) throw TfpipeError.fromIssues(at(zodIssues(parsed.error, pipelineSchema, [], raw)));
   const cross = crossFieldChecks(parsed.data);
   if (cross.length) throw TfpipeError.fromIssues(at(cross));
   return {
