@@ -3,7 +3,7 @@ export type { ErrorCode, Issue, IssueCode, SourceLocation, TfpipeErrorOptions } 
 export { didYouMean, editDistance } from './did-you-mean.js';
 export { knownKeysAt, parseSection, zodIssues } from './zod-issues.js';
 export type { ZodIssuesOptions } from './zod-issues.js';
-export { createRegistry } from './registry.js';
+export { createRegistry, registrySchema } from './registry.js';
 export type { Registry, RegistryEntry } from './registry.js';
 export { createRng, hashSeed } from './rng.js';
 export type { Rng, RngState } from './rng.js';

@@ -143,9 +143,10 @@ export function zodIssues(
       case 'invalid_type': {
         const missing = here === undefined;
         out.push({
-          code: missing ? 'required' : 'wrong_type',
+          // A key written with no value (`train:`) reads as null: say it is empty, not of a wrong type.
+          code: missing || here === null ? 'required' : 'wrong_type',
           path,
-          message: missing ? 'required' : 'wrong type',
+          message: missing ? 'required' : here === null ? 'empty' : 'wrong type',
           ...(missing ? {} : { received: here }),
           expected: typeWords(iss.expected),
         });

@@ -1,36 +1,29 @@
-import { createRegistry, parseSection, silentLogger, TfpipeError } from '@tfpipe/core';
+import { createRegistry, parseSection, registrySchema, silentLogger, TfpipeError } from '@tfpipe/core';
 import type { Logger } from '@tfpipe/core';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { SourceEntry, SourceRegistry } from './source.js';
-import { arraysSource, arraysSourceSchema } from './sources/arrays.js';
-import { csvSource, csvSourceSchema, tsvSource, tsvSourceSchema } from './sources/csv.js';
-import { idxSource, idxSourceSchema } from './sources/idx.js';
-import { imagesSource, imagesSourceSchema } from './sources/images.js';
-import { jsonlSource, jsonlSourceSchema, jsonSource, jsonSourceSchema } from './sources/json.js';
-import { textSource, textSourceSchema } from './sources/text.js';
+import { arraysSource } from './sources/arrays.js';
+import { csvSource, tsvSource } from './sources/csv.js';
+import { idxSource } from './sources/idx.js';
+import { imagesSource } from './sources/images.js';
+import { jsonlSource, jsonSource } from './sources/json.js';
+import { textSource } from './sources/text.js';
 import type { DataSource } from './types.js';
 
-/** `data.source`: one of the built-in source types, discriminated on `type`. */
-export const sourceSchema = z
-  .discriminatedUnion('type', [
-    csvSourceSchema,
-    tsvSourceSchema,
-    jsonlSourceSchema,
-    jsonSourceSchema,
-    idxSourceSchema,
-    imagesSourceSchema,
-    textSourceSchema,
-    arraysSourceSchema,
-  ])
-  .describe('Where rows come from');
-
-export type SourceConfig = z.input<typeof sourceSchema>;
 
 /** A fresh registry holding the built-in sources; register your own `{ type, schema, open }` on it. */
 export function createSourceRegistry(): SourceRegistry {
   const builtins: SourceEntry[] = [csvSource, tsvSource, jsonlSource, jsonSource, idxSource, imagesSource, textSource, arraysSource];
   return createRegistry<SourceEntry>('data source', builtins);
 }
+
+/** The `data.source` schema of a registry: a union discriminated on `type` over every registered source. */
+export function sourceSchemaFor(registry: SourceRegistry) {
+  return registrySchema(registry, 'Where rows come from');
+}
+
+/** `data.source` for the built-in source types (what `createSourceRegistry()` holds). */
+export const sourceSchema = sourceSchemaFor(createSourceRegistry());
 
 export interface OpenSourceOptions {
   /** Folder that relative paths are relative to (the config file's folder). */
@@ -41,6 +34,8 @@ export interface OpenSourceOptions {
   /** Config path of this block, for messages; default ['data', 'source']. */
   path?: (string | number)[];
 }
+
+export type SourceConfig = z.input<typeof sourceSchema>;
 
 /** Validates `config` against its type's schema (filling defaults) and opens the source. */
 export async function openSource(config: SourceConfig | Record<string, unknown>, options: OpenSourceOptions): Promise<DataSource> {

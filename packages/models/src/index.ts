@@ -33,7 +33,7 @@ export { logisticSchema } from './logistic.js';
 export type { MlpConfig } from './mlp.js';
 export { mlpSchema } from './mlp.js';
 export type { ModelConfig } from './registry.js';
-export { BUILTIN_MODELS, createModelRegistry, modelSchema } from './registry.js';
+export { BUILTIN_MODELS, createModelRegistry, modelSchema, modelSchemaFor } from './registry.js';
 export type { RnnConfig } from './rnn.js';
 export { rnnSchema } from './rnn.js';
 export type { TransformerConfig } from './transformer.js';

@@ -5,6 +5,7 @@ import { createMetric } from '@tfpipe/evaluate';
 import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
 import { buildModel } from '@tfpipe/models';
 import { fit, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import type { DataPhase } from './data-phase.js';
 
@@ -15,7 +16,7 @@ export interface ModelPhase {
 }
 
 /** Builds the model from `model:`, or prepares it from `finetune.base` (freeze, new head, LoRA). */
-export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger }): Promise<ModelPhase> {
+export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger; registries?: PipelineRegistries }): Promise<ModelPhase> {
   const { tz } = data;
   if (cfg.finetune) {
     const prepared = await prepareFinetune(cfg.finetune, { task: tz.task, inputs: tz.inputs, seed: cfg.seed, baseDir: ctx.baseDir });
@@ -25,7 +26,7 @@ export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { b
     );
     return { model: prepared.model, finetune: prepared };
   }
-  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed }) };
+  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed, ...(ctx.registries ? { registry: ctx.registries.models } : {}) }) };
 }
 
 export interface TrainOutcome {
