@@ -88,8 +88,59 @@ export const dataSchema = pipelineSchema.shape.data;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type PipelineInput = z.input<typeof pipelineSchema>;
 
-/** JSON Schema for editors (yaml-language-server). Describes the input: defaults are optional there. */
-export function pipelineJsonSchema(registries?: PipelineRegistries): Record<string, unknown> {
-  const schema = z.toJSONSchema(registries ? pipelineSchemaFor(registries) : pipelineSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, title: 'tfpipe pipeline', $id: 'https://tfpipe.dev/schema/pipeline.json' };
+type Json = Record<string, unknown>;
+
+/** Keys whose values are subschemas (or lists / maps of them) in a JSON Schema. */
+const SUBSCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'] as const;
+const SUBSCHEMA_ONE = ['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames'] as const;
+const SUBSCHEMA_MAPS = ['properties', 'patternProperties', '$defs'] as const;
+
+/**
+ * A schema for a file that extends a preset: nothing is required (the preset may give it), every key may be
+ * `null` (which removes the preset's value: `model: null`, `lora: null`), and a union's branches may overlap
+ * (`source: { limit: 1000 }` without its `type`), so `oneOf` becomes `anyOf`.
+ */
+function relaxed(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(relaxed);
+  if (!node || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k === 'required') continue;
+    if (k === 'oneOf') out.anyOf = relaxed(v);
+    else if ((SUBSCHEMA_LISTS as readonly string[]).includes(k) || (SUBSCHEMA_ONE as readonly string[]).includes(k)) out[k] = relaxed(v);
+    else if ((SUBSCHEMA_MAPS as readonly string[]).includes(k) && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(Object.entries(v as Json).map(([name, sub]) => [name, k === 'properties' ? { anyOf: [relaxed(sub), { type: 'null' }] } : relaxed(sub)]));
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * JSON Schema for editors (yaml-language-server), draft 2020-12. Describes the input: defaults are optional
+ * there. A config file may be a preset (no `name:` of its own) or extend one (`extends:`), so the top-level
+ * keys are not required, and a file with `extends:` is checked as a partial config only (see `relaxed`). Built
+ * from `registries` when given, so registered types appear in it; `sections` adds schemas of sections this
+ * package does not own (the CLI adds `sweep:`).
+ */
+export function pipelineJsonSchema(registries?: PipelineRegistries, options: { sections?: Record<string, z.ZodType> } = {}): Record<string, unknown> {
+  const toJson = (s: z.ZodType): Json => {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json;
+    return rest;
+  };
+  const { required: _required, ...body } = toJson(registries ? pipelineSchemaFor(registries) : pipelineSchema);
+  const properties = body.properties as Json;
+  for (const [k, s] of Object.entries(options.sections ?? {})) properties[k] = toJson(s);
+  properties.extends = {
+    description: 'Presets this file builds on: a name looked up in a configs/ folder above this file, or a path starting with ./ (or a list of them, merged in order).',
+    anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 } }],
+  };
+  // Every file must be a valid partial config; one without `extends:` must also be complete below the top level.
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://tfpipe.dev/schema/pipeline.json',
+    title: 'tfpipe pipeline',
+    ...(relaxed(body) as Json),
+    if: { required: ['extends'] },
+    else: body,
+  };
 }
