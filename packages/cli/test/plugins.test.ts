@@ -29,7 +29,7 @@ describe('plugins: a custom model, transform and source registered from TypeScri
     expect(bad.stderr).toMatch(/model\.type: unknown type; received "my\/wide".*no-plugin\.yaml:\d+:\d+/);
   }, 60_000);
 
-  it('run trains, evaluates and saves a pipeline built from them, well above chance', async () => {
+  it('run trains, evaluates and saves a pipeline built from them, well above chance; predict loads them again', async () => {
     const out = join(tmp, 'run');
     const r = await pipeline(['run', config, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -41,7 +41,13 @@ describe('plugins: a custom model, transform and source registered from TypeScri
     expect(JSON.stringify(model.modelTopology)).toContain('wide');
     const resolved = parse(await readFile(join(out, 'config.resolved.yaml'), 'utf8')) as { plugins: string[] };
     expect(resolved.plugins).toEqual([join(fixtures, 'rings-plugin.ts')]);
-  }, 120_000);
+    // The saved run loads its plugins again: predict applies the plugin's transform to raw points.
+    await writeFile(join(tmp, 'points.csv'), 'x,y\n1,0\n0,-1\n3,0\n0,3\n-0.7,0.7\n-2.1,2.1\n');
+    const p = await pipeline(['predict', out, '--input', join(tmp, 'points.csv')]);
+    expect(p.code, p.stderr).toBe(0);
+    const labels = p.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { label: string }).label);
+    expect(labels).toEqual(['inner', 'inner', 'outer', 'outer', 'inner', 'outer']);
+  }, 180_000);
 
   it('the JSON Schema of the registries a config loaded includes the registered types', async () => {
     const loaded = await loadPipelineConfig(config);
@@ -52,14 +58,11 @@ describe('plugins: a custom model, transform and source registered from TypeScri
   });
 
   it('a plugin that is missing or registers nothing is an error at its plugins: line', async () => {
-    await writeFile(join(tmp, 'missing.yaml'), `name: x\nplugins:\n  - ./nope.ts\n${(await readFile(config, 'utf8')).split('\ndata:')[1]!.replace(/^/, 'data:')}`);
-    const missing = await pipeline(['validate', join(tmp, 'missing.yaml')]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/plugins\[0\]: no such plugin module; received "\.\/nope\.ts".*missing\.yaml:3:5/);
-    await writeFile(join(tmp, 'empty-plugin.ts'), 'export const nothing = 1;\n');
-    await writeFile(join(tmp, 'empty.yaml'), 'name: x\nplugins: [./empty-plugin.ts]\n');
-    const empty = await pipeline(['validate', join(tmp, 'empty.yaml')]);
-    expect(empty.code).toBe(2);
-    expect(empty.stderr).toMatch(/plugins\[0\]: the plugin exports no register function.*empty\.yaml:2:11/);
-  }, 60_000);
+    const rest = `data:${(await readFile(config, 'utf8')).split('\ndata:')[1]!}`;
+    await writeFile(join(tmp, 'missing.yaml'), `name: x\nplugins:\n  - ./nope.ts\n${rest}`);
+    await expect(loadPipelineConfig(join(tmp, 'missing.yaml'))).rejects.toThrow(/plugins\[0\]: no such plugin module; received "\.\/nope\.ts".*missing\.yaml:3:5/);
+    await writeFile(join(tmp, 'empty-plugin.mjs'), 'export const nothing = 1;\n');
+    await writeFile(join(tmp, 'empty.yaml'), 'name: x\nplugins: [./empty-plugin.mjs]\n');
+    await expect(loadPipelineConfig(join(tmp, 'empty.yaml'))).rejects.toThrow(/plugins\[0\]: the plugin exports no register function.*empty\.yaml:2:11/);
+  });
 });

@@ -8,6 +8,7 @@ import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
+import { createPipelineRegistries, loadPlugins } from '../config/registries.js';
 import { modelInputs } from './inputs.js';
 
 /** `model/metadata.json`: what a saved model expects and what it was trained for. */
@@ -22,6 +23,8 @@ export interface ModelMetadata {
   trainedAt: string;
   backend?: string;
   tfpipeVersion: string;
+  /** The config's `plugins:` (absolute paths): loading the run loads them, for its registered transforms and layers. */
+  plugins?: string[];
 }
 
 export const MODEL_FILES = { preprocess: 'preprocess.json', tensorizer: 'tensorizer.json', metadata: 'metadata.json' } as const;
@@ -75,10 +78,13 @@ export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
   // A run directory holds its model in model/; a model folder is accepted as it is.
   const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');
   registerCustomLayers();
-  const model = await tfl.loadLayersModel(fileSystemIO(dir));
-  const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)));
-  const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   const metadata = await readJson<ModelMetadata>(join(dir, MODEL_FILES.metadata));
+  // A run trained with plugins needs their transforms (and any layers they register) to load.
+  const registries = metadata.plugins?.length ? createPipelineRegistries() : undefined;
+  if (registries) await loadPlugins(metadata.plugins!, registries, { baseDir: dir });
+  const model = await tfl.loadLayersModel(fileSystemIO(dir));
+  const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)), registries ? { registry: registries.transforms } : {});
+  const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   return {
     dir: runDirOrModelDir,
     model,

@@ -145,6 +145,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
       trainedAt: new Date().toISOString(),
       backend: backend.name,
       tfpipeVersion: TFPIPE_VERSION,
+      ...(cfg.plugins.length ? { plugins: cfg.plugins.map((p) => resolvePath(loaded.baseDir, p)) } : {}),
     };
 
     // Evaluation on the test split: after (and before, for fine-tuning), robust accuracy, gates.
