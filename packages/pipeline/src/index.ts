@@ -7,7 +7,7 @@ export { parsePath, getPath, setPath, deepMerge } from './config/paths.js';
 export { knownKeysAt, zodIssues } from '@tfpipe/core';
 export { loadPipelineConfig, crossFieldChecks, pipelineConfigFromObject } from './config/pipeline-config.js';
 export type { LoadedPipelineConfig } from './config/pipeline-config.js';
-export { createPipelineRegistries, loadPlugins } from './config/registries.js';
+export { createPipelineRegistries, loadPlugins, pluginRegistries } from './config/registries.js';
 export type { PipelineRegistries, PipelinePlugin } from './config/registries.js';
 export { pipelineSchema, pipelineSchemaFor, dataSchema, outputSchema, pipelineJsonSchema } from './schema.js';
 export type { PipelineConfig, PipelineInput } from './schema.js';

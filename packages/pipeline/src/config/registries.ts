@@ -65,3 +65,15 @@ export async function loadPlugins(
     }
   }
 }
+
+/**
+ * Registries with the plugins a raw config object names (a sweep trial's config, with absolute paths), or
+ * undefined when it names none: for `pipelineConfigFromObject`.
+ */
+export async function pluginRegistries(raw: unknown, baseDir: string): Promise<PipelineRegistries | undefined> {
+  const plugins = (raw as { plugins?: unknown } | null)?.plugins;
+  if (!Array.isArray(plugins) || plugins.length === 0 || !plugins.every((p) => typeof p === 'string')) return undefined;
+  const registries = createPipelineRegistries();
+  await loadPlugins(plugins, registries, { baseDir });
+  return registries;
+}
