@@ -32,7 +32,8 @@ describe('config file errors point at the line that is wrong', () => {
     const err = await errorOf(loadPipelineConfig(join(dir, 'p.yaml')));
     expect(err.issues).toHaveLength(1);
     expect(err.issues[0]!.location).toMatchObject({ line: 9, column: 4 });
-    expect(err.message).toContain('"batchSize" starts at column 4, deeper than "epochs" above it (column 3)');
+    expect(err.issues[0]!.path).toEqual(['train', 'batchSize']);
+    expect(err.message).toContain('train.batchSize: wrong indentation: "batchSize" starts at column 4, deeper than "epochs" above it (column 3)');
   });
 
   it('an under-indented key is reported at its own line', async () => {
@@ -46,6 +47,7 @@ describe('config file errors point at the line that is wrong', () => {
     const dir = await files({ 'p.yaml': `name: a\n${DATA}preprocess:\n  - type: standardize\n     columns: [a]\nmodel: { type: mlp }\n` });
     const err = await errorOf(loadPipelineConfig(join(dir, 'p.yaml')));
     expect(err.issues[0]!.location).toMatchObject({ line: 8, column: 6 });
+    expect(err.issues[0]!.path).toEqual(['preprocess', 0, 'columns']);
     expect(err.message).toContain('"columns"');
   });
 

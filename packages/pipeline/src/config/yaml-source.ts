@@ -34,7 +34,26 @@ const keyAt = (text: string, offset: number): string => /^[^:\n]*/.exec(text.sli
  * drops a parser error that only repeats another one, `undefined` leaves the error to the generic wording.
  * Told apart by the parser's error codes, not its messages.
  */
-function indentationIssue(text: string, err: YAMLError, all: readonly YAMLError[], at: (offset: number) => SourceLocation): Issue | null | undefined {
+/** The config path of the mapping key that starts at `offset`, if the parsed document has one there. */
+function pathOfKeyAt(node: unknown, offset: number, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      if (typeof key !== 'string' && typeof key !== 'number') continue;
+      if ((pair.key as Node).range?.[0] === offset) return [...path, key];
+      const found = pathOfKeyAt(pair.value, offset, [...path, key]);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const found = pathOfKeyAt(item, offset, [...path, i]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function indentationIssue(text: string, err: YAMLError, all: readonly YAMLError[], at: (offset: number) => SourceLocation, doc: Document): Issue | null | undefined {
   if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && all.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === err.pos[0])) return null;
   if (err.code === 'MULTILINE_IMPLICIT_KEY') {
     // The span runs from the value above to the key that was indented too deep: that key is on its last line.
@@ -43,9 +62,12 @@ function indentationIssue(text: string, err: YAMLError, all: readonly YAMLError[
     const key = keyAt(text, keyOffset);
     const above = keyAt(text, aboveOffset).replace(/^- /, '');
     const col = at(keyOffset).column;
-    const aboveCol = at(aboveOffset).column + (text.startsWith('- ', aboveOffset) ? 2 : 0);
+    const aboveKey = aboveOffset + (text.startsWith('- ', aboveOffset) ? 2 : 0);
+    const aboveCol = at(aboveKey).column;
+    // Named as the sibling of the key above, which is where it was meant to be.
+    const abovePath = pathOfKeyAt(doc.contents, aboveKey);
     return {
-      path: [],
+      path: abovePath ? [...abovePath.slice(0, -1), key] : [],
       message: `wrong indentation: "${key}" starts at column ${col}, deeper than "${above}" above it (column ${aboveCol}); keys of one mapping start in the same column, and a nested mapping goes under a key that has no value on its line`,
       location: at(keyOffset),
     };
@@ -53,7 +75,7 @@ function indentationIssue(text: string, err: YAMLError, all: readonly YAMLError[
   if (err.code === 'BAD_INDENT') {
     const keyOffset = lineStart(text, err.pos[0]);
     const key = keyAt(text, keyOffset);
-    return { path: [], message: `wrong indentation: "${key}" (column ${at(keyOffset).column}) is not aligned with the keys of the mapping it belongs to`, location: at(keyOffset) };
+    return { path: pathOfKeyAt(doc.contents, keyOffset) ?? [], message: `wrong indentation: "${key}" (column ${at(keyOffset).column}) is not aligned with the keys of the mapping it belongs to`, location: at(keyOffset) };
   }
   return undefined;
 }
@@ -68,7 +90,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   const issues: Issue[] = [];
   const errors = [...doc.errors, ...doc.warnings];
   for (const err of errors) {
-    const indent = indentationIssue(text, err, errors, (offset) => position(lc, file, offset));
+    const indent = indentationIssue(text, err, errors, (offset) => position(lc, file, offset), doc);
     if (indent !== undefined) {
       if (indent) issues.push(indent);
       continue;
