@@ -72,6 +72,23 @@ describe('createRegistry', () => {
       expect((e as TfpipeError).message).toContain('did you mean "mlp"');
     }
   });
+  it('builds a union over what is registered: a registered type validates, an unknown one is refused with the known ones', async () => {
+    const { registrySchema, zodIssues } = await import('./index.js');
+    const r = createRegistry('model', [{ type: 'mlp', schema: z.object({ type: z.literal('mlp'), units: z.number().default(8) }).strict() }]);
+    // An entry's schema without its `type` literal gets it; one that is not an object routes on `type` only.
+    r.register({ type: 'my/encoder', schema: z.object({ width: z.number() }).strict() });
+    r.register({ type: 'my/any', schema: z.unknown() });
+    const schema = registrySchema(r);
+    expect(schema.parse({ type: 'mlp' })).toEqual({ type: 'mlp', units: 8 });
+    expect(schema.parse({ type: 'my/encoder', width: 3 })).toEqual({ type: 'my/encoder', width: 3 });
+    expect(schema.safeParse({ type: 'my/encoder', width: 'x' }).success).toBe(false);
+    expect(schema.safeParse({ type: 'my/any', anything: 1 }).success).toBe(true);
+    const bad = { type: 'mpl' };
+    const issues = zodIssues(schema.safeParse(bad).error!, schema, ['model'], bad);
+    expect(issues[0]).toMatchObject({ code: 'unknown_type', path: ['model', 'type'], received: 'mpl', suggestion: 'mlp' });
+    expect(issues[0]!.expected).toBe('"mlp" | "my/encoder" | "my/any"');
+    expect(() => registrySchema(createRegistry('empty'))).toThrow(/empty/);
+  });
   it('instances are independent', () => {
     const a = createRegistry('x', [entry('a')]);
     const b = createRegistry('x');
