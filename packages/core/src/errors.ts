@@ -76,10 +76,12 @@ export class TfpipeError extends Error {
     this.hint = options.hint;
   }
 
-  /** Builds an E_CONFIG error out of several issues, one line each. */
+  /** Builds an error (E_CONFIG unless told) out of several issues, one line each. */
   static fromIssues(issues: Issue[], code: ErrorCode = 'E_CONFIG'): TfpipeError {
     const lines = issues.map(formatIssue);
-    const head = issues.length === 1 ? 'Invalid config:' : `Invalid config (${issues.length} problems):`;
+    // What was invalid: a config (file, section) unless the code says options of a call or input data.
+    const what = code === 'E_USAGE' ? 'options' : code === 'E_DATA' ? 'input' : 'config';
+    const head = issues.length === 1 ? `Invalid ${what}:` : `Invalid ${what} (${issues.length} problems):`;
     return new TfpipeError(code, `${head}\n${lines.map((l) => `  - ${l}`).join('\n')}`, {
       issues,
       path: issues[0]?.path ?? [],
