@@ -20,6 +20,7 @@ import {
   writeFileAtomic,
   zodIssues,
 } from './index.js';
+import type { RegistryEntry } from './index.js';
 
 describe('errors', () => {
   it('formats path, received, expected, suggestion and location', () => {
@@ -74,7 +75,7 @@ describe('createRegistry', () => {
   });
   it('builds a union over what is registered: a registered type validates, an unknown one is refused with the known ones', async () => {
     const { registrySchema, zodIssues } = await import('./index.js');
-    const r = createRegistry('model', [{ type: 'mlp', schema: z.object({ type: z.literal('mlp'), units: z.number().default(8) }).strict() }]);
+    const r = createRegistry<RegistryEntry>('model', [{ type: 'mlp', schema: z.object({ type: z.literal('mlp'), units: z.number().default(8) }).strict() }]);
     // An entry's schema without its `type` literal gets it; one that is not an object routes on `type` only.
     r.register({ type: 'my/encoder', schema: z.object({ width: z.number() }).strict() });
     r.register({ type: 'my/any', schema: z.unknown() });

@@ -5,6 +5,7 @@ import type { ModelBuilder } from './builder.js';
 import { cnnBuilder } from './cnn.js';
 import { fusionBuilder } from './fusion.js';
 import { layersBuilder } from './layers-list.js';
+import { linearBuilder } from './linear.js';
 import { logisticBuilder } from './logistic.js';
 import { mlpBuilder } from './mlp.js';
 import { rnnBuilder } from './rnn.js';
@@ -18,6 +19,7 @@ export const BUILTIN_MODELS: readonly ModelBuilder[] = [
   transformerBuilder,
   layersBuilder,
   fusionBuilder,
+  linearBuilder,
 ];
 
 /** A fresh registry of model builders holding the built-ins; register your own with `register({ type, schema, build | encode })`. */

@@ -14,6 +14,11 @@ import { oneHot } from './transforms/one-hot.js';
 import { rescale } from './transforms/rescale.js';
 import { standardize } from './transforms/standardize.js';
 import { tokenize } from './transforms/tokenize.js';
+import { drop } from './transforms/drop.js';
+import { generalize } from './transforms/generalize.js';
+import { hash } from './transforms/hash.js';
+import { kAnonymity } from './transforms/k-anonymity.js';
+import { redact } from './transforms/redact.js';
 
 export type TransformRegistry = Registry<TransformEntry>;
 
@@ -31,6 +36,11 @@ const BUILT_INS = [
   imageResize,
   imageNormalize,
   imageAugment,
+  drop,
+  hash,
+  generalize,
+  redact,
+  kAnonymity,
 ] as const;
 
 /** A fresh registry holding the built-in transforms; register your own with `.register({ type, schema, create })`. */
