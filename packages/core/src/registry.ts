@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from './did-you-mean.js';
-import { TfpipeError } from './errors.js';
+import { type Issue, TfpipeError } from './errors.js';
 
 /** An entry keyed by the YAML `type`: its schema sits beside what it builds. */
 export interface RegistryEntry {
@@ -40,7 +40,8 @@ export function createRegistry<E extends RegistryEntry>(kind: string, initial: r
       if (e) return e;
       const known = [...map.keys()];
       const suggestion = didYouMean(type, known);
-      const issue = {
+      const issue: Issue = {
+        code: 'unknown_type',
         path,
         message: `unknown ${kind} type`,
         received: type,
