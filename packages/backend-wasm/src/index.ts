@@ -1,3 +1,4 @@
+import { packageVersion } from '@tfpipe/core';
 import { registerWasmTrainingKernels } from './register.js';
 import { installThreadedWasm } from './threaded.js';
 
@@ -11,7 +12,8 @@ export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from '
 export type { WorkerSetup } from './parallel/worker.js';
 export { setSimdHelperEnabled } from './simd/helper.js';
 export { setWinogradEnabled } from './kernels/winograd.js';
-export const VERSION = '0.1.0';
+/** This package's version, read from its package.json. */
+export const VERSION = packageVersion(import.meta.url);
 
 // Importing the package makes 'wasm' train (the package is sideEffects: true on purpose).
 registerWasmTrainingKernels();

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
+import { VERSION } from './index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -11,7 +12,7 @@ const engineOption = () =>
 export function createProgram(): Command {
   const program = new Command('pipeline')
     .description('tfpipe: composable machine-learning pipelines on TensorFlow.js')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 

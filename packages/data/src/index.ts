@@ -1,7 +1,7 @@
 export { Dataset } from './dataset.js';
 export type { CacheOptions, DatasetOptions } from './dataset.js';
 export type { ColumnInfo, ColumnKind, DataProblem, DataSource, Row, SourceContext, Value } from './types.js';
-export { sourceSchema, createSourceRegistry, openSource } from './registry.js';
+export { sourceSchema, sourceSchemaFor, createSourceRegistry, openSource } from './registry.js';
 export type { OpenSourceOptions, SourceConfig } from './registry.js';
 export type { SourceEntry, SourceRegistry } from './source.js';
 export { makeSource, checkSelect, resolveExisting } from './source.js';
@@ -16,5 +16,5 @@ export { idxSourceSchema, parseIdx } from './sources/idx.js';
 export { imagesSourceSchema } from './sources/images.js';
 export { textSourceSchema } from './sources/text.js';
 export { arraysSourceSchema } from './sources/arrays.js';
-export { splitSchema, splitDataset, kfoldSplits, splitHash } from './split.js';
+export { splitSchema, splitSchemaFor, splitDataset, kfoldSplits, splitHash } from './split.js';
 export type { SplitConfig, SplitOptions, Splits } from './split.js';

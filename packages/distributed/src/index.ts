@@ -1,4 +1,7 @@
-export const VERSION = '0.1.0';
+import { packageVersion } from '@tfpipe/core';
+
+/** This package's version, read from its package.json. */
+export const VERSION = packageVersion(import.meta.url);
 
 // Sweep config and expansion (pure)
 export { sweepSchema, halvingSchema, retriesSchema, parseSweep, resolveSweep, KFOLD_PATHS } from './sweep-schema.js';

@@ -3,9 +3,13 @@ export type { LoadOptions, LoadedConfig } from './config/load.js';
 export { parseYamlSource, readYamlSource } from './config/yaml-source.js';
 export type { YamlSource } from './config/yaml-source.js';
 export { parsePath, getPath, setPath, deepMerge } from './config/paths.js';
-export { fromZodIssues, knownKeysAt } from './config/zod-issues.js';
+// The one zod → Issue converter lives in core; re-exported for code that imported it from here.
+export { knownKeysAt, zodIssues } from '@tfpipe/core';
 export { loadPipelineConfig, crossFieldChecks, pipelineConfigFromObject } from './config/pipeline-config.js';
-export { pipelineSchema, dataSchema, outputSchema, pipelineJsonSchema } from './schema.js';
+export type { LoadedPipelineConfig } from './config/pipeline-config.js';
+export { createPipelineRegistries, loadPlugins, pluginRegistries } from './config/registries.js';
+export type { PipelineRegistries, PipelinePlugin } from './config/registries.js';
+export { pipelineSchema, pipelineSchemaFor, dataSchema, outputSchema, pipelineJsonSchema } from './schema.js';
 export type { PipelineConfig, PipelineInput } from './schema.js';
 export { runPipeline, TFPIPE_VERSION } from './run/runner.js';
 export { modelInputs } from './run/inputs.js';

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { TfpipeError, type Issue } from '@tfpipe/core';
+import { didYouMean, TfpipeError, type Issue } from '@tfpipe/core';
 import type { Row, Value } from '@tfpipe/data';
 import type { Limiter } from './limiter.js';
 import type { RawColumn } from './request-schema.js';
@@ -113,12 +113,15 @@ export async function formToRecord(form: FormData, columns: readonly RawColumn[]
   const rec: Record<string, unknown> = {};
   const known = new Set([...columns.map((c) => c.name), ...labels]);
   for (const key of new Set(form.keys())) {
-    if (!known.has(key)) issues.push({ path: [key], message: 'unknown field', expected: [...known].join(', ') });
+    if (!known.has(key)) {
+      const suggestion = didYouMean(key, known);
+      issues.push({ code: 'unknown_key', path: [key], message: 'unknown key', expected: `one of ${[...known].join(', ')}`, ...(suggestion ? { suggestion } : {}) });
+    }
   }
   for (const c of columns) {
     const v = form.get(c.name);
     if (v === null) {
-      issues.push({ path: [c.name], message: 'missing field', expected: `a ${c.kind} value` });
+      issues.push({ code: 'required', path: [c.name], message: 'required', expected: `a ${c.kind} value` });
       continue;
     }
     if (typeof v !== 'string') {

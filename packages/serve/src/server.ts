@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { dirname, relative, resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isTfpipeError, type Logger, silentLogger, TfpipeError } from '@tfpipe/core';
+import { isTfpipeError, type Logger, parseSection, silentLogger, TfpipeError } from '@tfpipe/core';
 import type { LoadedRun } from '@tfpipe/pipeline';
 import type { Row } from '@tfpipe/data';
 import { MicroBatcher, QueueFullError } from './batcher.js';
@@ -71,7 +71,7 @@ export interface ServerHooks {
  * server serves the run the folder's `production` pointer names and swaps when the pointer changes.
  */
 export async function createServer(runOrDir: LoadedRun | string | undefined, input: ServeOptionsInput = {}, hooks: ServerHooks = {}): Promise<PredictionServer> {
-  const options = serveOptionsSchema.parse(input);
+  const options = parseSection(serveOptionsSchema, input, ['serve'], { code: 'E_USAGE' });
   const logger = hooks.logger ?? silentLogger;
   if (options.admin && !options.adminToken && !isLoopbackHost(options.host)) {
     throw new TfpipeError('E_CONFIG', `adminToken: required when admin is on and the server listens on ${options.host}, which is not a loopback address; expected a secret of at least 16 characters`, {

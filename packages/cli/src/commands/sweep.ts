@@ -40,7 +40,7 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
   const loaded = await loadPipelineConfig(file, { set: opts.set ?? [] });
   // Trials run in other processes (or machines): give them absolute data paths.
   const raw = absolutizeDataPaths(loaded.raw, loaded.baseDir);
-  const base = pipelineConfigFromObject(raw, { baseDir: loaded.baseDir, name: file }).config;
+  const base = pipelineConfigFromObject(raw, { baseDir: loaded.baseDir, name: file, ...(loaded.registries ? { registries: loaded.registries } : {}) }).config;
   const sweep = resolveSweep(base, (raw as { sweep?: unknown }).sweep as never);
   const sweepId = createSweepId(base.name);
   const sweepDir = resolve(opts.out ?? join(base.output.dir, sweepId));

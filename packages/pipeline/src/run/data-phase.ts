@@ -4,6 +4,7 @@ import { TfpipeError, type Batch, type Logger } from '@tfpipe/core';
 import { openSource, splitDataset, type DataSource, type Dataset, type Row } from '@tfpipe/data';
 import { findModelDir } from '@tfpipe/finetune';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { RowFilter } from '../schema.js';
 import type { PipelineConfig } from '../schema.js';
 import { MODEL_FILES } from './model-dir.js';
@@ -52,8 +53,9 @@ async function basePreprocessor(cfg: PipelineConfig, baseDir: string): Promise<P
   return Preprocessor.fromJSON(JSON.parse(text));
 }
 
-export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; logger: Logger }): Promise<DataPhase> {
-  const source = await openSource(cfg.data.source, { baseDir: ctx.baseDir, logger: ctx.logger });
+export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; logger: Logger; registries?: PipelineRegistries }): Promise<DataPhase> {
+  const reg = ctx.registries;
+  const source = await openSource(cfg.data.source, { baseDir: ctx.baseDir, logger: ctx.logger, ...(reg ? { registry: reg.sources } : {}) });
   const known = new Set(source.columns.map((c) => c.name));
   cfg.data.filter.forEach((f, i) => {
     if (!known.has(f.column)) {
@@ -62,14 +64,14 @@ export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; l
   });
   const rows = cfg.data.filter.length ? source.rows().filter(keep(cfg.data.filter)) : source.rows();
   const label = typeof cfg.data.label === 'string' ? cfg.data.label : undefined;
-  const split = splitDataset(rows, cfg.data.split ?? {}, { seed: cfg.seed, baseDir: ctx.baseDir, ...(label ? { label } : {}) });
+  const split = splitDataset(rows, cfg.data.split ?? {}, { seed: cfg.seed, baseDir: ctx.baseDir, ...(label ? { label } : {}), ...(reg ? { registry: reg.sources } : {}) });
   // The same filter applies to a separate test source.
   const test = split.test && cfg.data.filter.length && typeof cfg.data.split?.test === 'object' ? split.test.filter(keep(cfg.data.filter)) : split.test;
   const { train, validation } = split;
 
   // Preprocessing and label encoding, fitted on the training split only (or taken from the base run).
   const inherited = await basePreprocessor(cfg, ctx.baseDir);
-  const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed });
+  const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed, ...(reg ? { registry: reg.transforms } : {}) });
   if (inherited) ctx.logger.info('preprocessing: the base run\'s fitted transforms');
   else await pre.fit(() => train, { columns: source.columns });
   const tz = createTensorizer(cfg.data, pre.outputColumns(source.columns));

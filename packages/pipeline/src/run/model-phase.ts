@@ -7,6 +7,7 @@ import { buildModel } from '@tfpipe/models';
 import { METRICS_JSONL, fit, solveRidge, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
 import { appendJsonLine } from '@tfpipe/core';
 import { join } from 'node:path';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import type { DataPhase } from './data-phase.js';
 
@@ -17,7 +18,7 @@ export interface ModelPhase {
 }
 
 /** Builds the model from `model:`, or prepares it from `finetune.base` (freeze, new head, LoRA). */
-export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger }): Promise<ModelPhase> {
+export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger; registries?: PipelineRegistries }): Promise<ModelPhase> {
   const { tz } = data;
   if (cfg.finetune) {
     const prepared = await prepareFinetune(cfg.finetune, { task: tz.task, inputs: tz.inputs, seed: cfg.seed, baseDir: ctx.baseDir });
@@ -27,7 +28,7 @@ export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { b
     );
     return { model: prepared.model, finetune: prepared };
   }
-  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed }) };
+  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed, ...(ctx.registries ? { registry: ctx.registries.models } : {}) }) };
 }
 
 export interface TrainOutcome {

@@ -1,6 +1,6 @@
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
-import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
+import { TFPIPE_VERSION, TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
   checkGates,
@@ -15,6 +15,7 @@ import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdap
 import type { ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import { prepareData } from './data-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
@@ -23,7 +24,7 @@ import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
-export const TFPIPE_VERSION = '0.1.0';
+export { TFPIPE_VERSION };
 
 export interface RunOptions {
   /** Folder for new run directories (default: the config's output.dir). */
@@ -66,7 +67,7 @@ const metricNameOf = (m: unknown): string => (typeof m === 'string' ? m : ((m as
  * fine-tuning) → training (checkpoints, early stopping, stages) → evaluation on the test split (before vs
  * after, robust accuracy) → gates → report, all into one run directory.
  */
-export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options: RunOptions = {}): Promise<RunResult> {
+export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { registries?: PipelineRegistries }, options: RunOptions = {}): Promise<RunResult> {
   const cfg = loaded.config;
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
@@ -105,7 +106,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       options.onProgress?.(e);
     };
 
-    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log });
+    const registries = loaded.registries;
+    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
     const { tz, test } = data;
     const task = tz.task;
     log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
@@ -114,7 +116,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
+    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
     const trained = await trainModel(cfg, data, phase, {
       runDir,
       resume: resuming,
@@ -143,6 +145,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       trainedAt: new Date().toISOString(),
       backend: backend.name,
       tfpipeVersion: TFPIPE_VERSION,
+      ...(cfg.plugins.length ? { plugins: cfg.plugins.map((p) => resolvePath(loaded.baseDir, p)) } : {}),
     };
 
     // Evaluation on the test split: after (and before, for fine-tuning), robust accuracy, gates.
