@@ -20,6 +20,8 @@ export interface CheckpointState {
   /** Optimizer steps done. */
   step: number;
   rng: RngState;
+  /** Generator states of the model's random layers (seeded dropout), by layer path. */
+  random?: Record<string, unknown>;
   stepsPerEpoch?: number;
   lr: number;
   best: BestState;

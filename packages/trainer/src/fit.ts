@@ -37,6 +37,7 @@ import { evaluateStream, parallelStep, trainStep, updateMetrics, type GradientWo
 import { TensorBoardWriter } from './tfevents.js';
 import type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
 import { LeakGuard } from './leak-guard.js';
+import { modelRandomState, setModelRandomState } from './random-state.js';
 
 export interface FitOptions {
   /** The `train:` section (raw or parsed; parsed with trainSchema either way). */
@@ -144,6 +145,7 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
         await loadCheckpointWeights(lastDir, model);
         await setOptimizerWeights(optimizer, await readOptimizerData(lastDir), s.optimizer.specs);
         rng.setState(s.rng);
+        setModelRandomState(model, s.random);
         ({ step, best, history } = s);
         startEpoch = s.epoch;
         measuredSteps = s.stepsPerEpoch;
@@ -384,6 +386,7 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
       epoch,
       step,
       rng: rng.getState(),
+      random: modelRandomState(model),
       ...(measuredSteps !== undefined ? { stepsPerEpoch: measuredSteps } : {}),
       lr: optimizer.learningRate(),
       best,
