@@ -19,7 +19,7 @@ export { defaultLossForTask } from './objective.js';
 export { accuracyMetric, builtinMetrics } from './accuracy.js';
 export { checkpointDir, findCheckpoint, readState, loadCheckpointWeights } from './checkpoint.js';
 export type { CheckpointState } from './checkpoint.js';
-export { METRICS_JSONL } from './run-files.js';
+export { METRICS_JSONL, removeStaleTemps } from './run-files.js';
 export { TensorBoardWriter, crc32c, maskedCrc32c, encodeEvent, encodeRecord } from './tfevents.js';
 export { createProgressRenderer, formatEpochLog, formatDuration } from './progress.js';
 export type { ProgressRenderer, ProgressRendererOptions } from './progress.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseSection, } from '@tfpipe/core';
+import { callbackItemSchema } from './callbacks/registry.js';
 import { earlyStoppingSchema } from './early-stopping.js';
 import { lossSchema } from './losses.js';
 import { optimizerSchema } from './optimizers.js';
@@ -78,6 +79,10 @@ export const trainSchema = z
       .enum(['error', 'stop'])
       .default('error')
       .describe('On a NaN/Inf loss: "error" throws E_TRAIN naming epoch and step; "stop" returns stopReason "nan"'),
+    callbacks: z
+      .array(callbackItemSchema)
+      .optional()
+      .describe('More callbacks by registered type (built-in: earlyStopping; register your own with createCallbackRegistry().register)'),
     tensorboard: z.boolean().default(true).describe('Write TensorBoard event files into the runDir'),
     logEverySteps: z
       .number()
