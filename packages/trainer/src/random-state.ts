@@ -15,22 +15,25 @@ function isRandomStateful(layer: unknown): layer is RandomStateful {
   return typeof l.getRandomState === 'function' && typeof l.setRandomState === 'function';
 }
 
-/** Every random-stateful layer of a model, keyed by its path of layer names (nested models included). */
+/**
+ * Every random-stateful layer of a model, keyed by its position (`3`, or `2/1` inside a nested model) and
+ * class: weights are restored by position too, and tfjs numbers auto-generated layer names per process.
+ */
 function randomLayers(model: tfl.LayersModel): Map<string, RandomStateful> {
   const out = new Map<string, RandomStateful>();
   const walk = (layers: readonly tfl.layers.Layer[], prefix: string): void => {
-    for (const layer of layers) {
-      const key = `${prefix}${layer.name}`;
+    for (const [i, layer] of layers.entries()) {
+      const key = `${prefix}${i}:${layer.getClassName()}`;
       if (isRandomStateful(layer)) out.set(key, layer);
       const inner = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
-      if (Array.isArray(inner)) walk(inner, `${key}/`);
+      if (Array.isArray(inner)) walk(inner, `${prefix}${i}/`);
     }
   };
   walk(model.layers, '');
   return out;
 }
 
-/** The generator states of the model's random layers (plain JSON, for state.json). */
+/** The generator states of the model's random layers (plain JSON, for state.json), by position and class. */
 export function modelRandomState(model: tfl.LayersModel): Record<string, unknown> {
   return Object.fromEntries([...randomLayers(model)].map(([k, l]) => [k, l.getRandomState()]));
 }
