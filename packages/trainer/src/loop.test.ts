@@ -79,7 +79,7 @@ describe('exact resume (dropout stream + Adam powers in the checkpoint)', () => 
       expect(timeless(await readJsonLines<EpochLog>(join(runDir, 'metrics.jsonl')))).toEqual(timeless(a.history));
       expect(b.bestEpoch).toBe(a.bestEpoch);
       const [wa, wb] = [whole.getWeights(), second.getWeights()];
-      wa.forEach((t, i) => expect(Array.from(wb[i]!.dataSync())).toEqual(Array.from(t.dataSync())));
+      for (const [i, t] of wa.entries()) expect(Array.from(wb[i]!.dataSync())).toEqual(Array.from(t.dataSync()));
       expect((await readdir(runDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       for (const m of [whole, first, second]) m.dispose();
     });
@@ -161,7 +161,7 @@ describe('the loop and its hooks', () => {
     };
     const a = await fit(mlp(5), { config: cfg, train: tinyBatches(), task, seed: 4 });
     const b = await fit(mlp(5), { config: cfg, train: tinyBatches(), task, seed: 4, gradients: perExample });
-    a.history.forEach((h, i) => expect(b.history[i]!.loss).toBeCloseTo(h.loss, 5));
+    for (const [i, h] of a.history.entries()) expect(b.history[i]!.loss).toBeCloseTo(h.loss, 5);
     const model = mlp(5);
     await expectNoLeakedTensors(() => fit(model, { config: { ...cfg, epochs: 1 }, train: tinyBatches(), task, gradients: perExample }), 2);
   });
