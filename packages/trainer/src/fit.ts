@@ -95,6 +95,11 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
     logger: log,
   });
   if (options.resume && !options.runDir) throw new TfpipeError('E_USAGE', 'resume needs a runDir');
+  if (options.gradients && config.parallel !== 0) {
+    throw TfpipeError.fromIssues([
+      { path: ['train', 'parallel'], message: 'worker threads compute the gradients themselves; a gradient transform (fit option `gradients`) needs parallel: 0', received: config.parallel, expected: '0' },
+    ]);
+  }
 
   const es = config.earlyStopping;
   const best = new BestWeights({ monitor, mode, restore: es?.restoreBest ?? false, save: config.checkpoint.best, logger: log });

@@ -162,6 +162,9 @@ describe('the loop and its hooks', () => {
     const a = await fit(mlp(5), { config: cfg, train: tinyBatches(), task, seed: 4 });
     const b = await fit(mlp(5), { config: cfg, train: tinyBatches(), task, seed: 4, gradients: perExample });
     for (const [i, h] of a.history.entries()) expect(b.history[i]!.loss).toBeCloseTo(h.loss, 5);
+    const both = await fit(mlp(5), { config: { ...cfg, parallel: 1 }, train: tinyBatches(), task, gradients: passThrough }).catch((e) => e);
+    expect(isTfpipeError(both, 'E_CONFIG')).toBe(true);
+    expect(both.issues[0]).toMatchObject({ path: ['train', 'parallel'], received: 1 });
     const model = mlp(5);
     await expectNoLeakedTensors(() => fit(model, { config: { ...cfg, epochs: 1 }, train: tinyBatches(), task, gradients: perExample }), 2);
   });
