@@ -7,8 +7,9 @@ import { node, pipeline, repo, startPipeline } from './helpers.js';
 
 // Issue 22: a run killed with SIGKILL at any point and continued with `pipeline run --resume` ends with the
 // same metrics.jsonl (losses bit-identical; only the timing fields differ) and the same test metrics as an
-// uninterrupted run. The kill happens when a condition is seen (the chosen epoch's checkpoint exists), never
-// after a sleep; which epoch is drawn at random, so every run of the suite kills somewhere else.
+// uninterrupted run. The kill happens when conditions on the run's files are seen (the chosen epoch's
+// checkpoint exists, then N more steps are logged), never after a sleep; epoch and N are drawn at random, so
+// every run of the suite kills somewhere else (the point chosen is in the test's name on failure).
 
 type Line = Record<string, unknown>;
 
@@ -47,20 +48,43 @@ async function epochOf(stateFile: string): Promise<number | undefined> {
   }
 }
 
+/** TFRecords in the phase's TensorBoard event files: with `train.logEverySteps=1`, one more per training step. */
+async function records(dir: string): Promise<number> {
+  let n = 0;
+  const files = await readdir(dir).catch(() => [] as string[]);
+  for (const f of files.filter((x) => x.startsWith('events.out.tfevents.'))) {
+    const buf = await readFile(join(dir, f));
+    // A record: uint64 length, 4-byte crc, data, 4-byte crc. A torn last record is not counted.
+    for (let at = 0; at + 12 <= buf.length; n++) {
+      const len = Number(buf.readBigUInt64LE(at));
+      if (at + 16 + len > buf.length) break;
+      at += 16 + len;
+    }
+  }
+  return n;
+}
+
 /**
- * Starts `pipeline run <args> --out <dir>` and kills it with SIGKILL as soon as `<dir>/<checkpoints>/last`
- * holds epoch `epoch` or later. Fails when the run ends before that.
+ * Starts `pipeline run <args> --out <dir>` and kills it with SIGKILL at a point chosen by conditions on the
+ * run's own files, never by time: once the phase's checkpoint holds `epoch` (or, for epoch 0, once the
+ * phase has started), after `steps` more training steps have been logged — or as soon as the next epoch's
+ * checkpoint appears, whichever comes first. Fails when the run ends before it is killed.
  */
-async function runAndKill(args: string[], dir: string, checkpoints: string, epoch: number): Promise<void> {
+async function runAndKill(args: string[], dir: string, phaseDir: string, epoch: number, steps: number): Promise<void> {
   const child: ChildProcess = startPipeline(['run', ...args, '--out', dir, '--no-progress']);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
   let ended = false;
   void exited.then(() => (ended = true));
-  const state = join(dir, checkpoints, 'last', 'state.json');
-  // Polls a condition (the checkpoint file's content): how often does not decide the outcome.
-  while (!ended && ((await epochOf(state)) ?? 0) < epoch) await new Promise((r) => setTimeout(r, 10));
+  const phase = join(dir, phaseDir);
+  const state = join(phase, 'checkpoints', 'last', 'state.json');
+  // Polls conditions (file contents): how often does not decide the outcome, only where in the epoch the kill lands.
+  const poll = () => new Promise((r) => setTimeout(r, 5));
+  const started = async () => (epoch === 0 ? (await records(phase)) > 0 : ((await epochOf(state)) ?? 0) >= epoch);
+  while (!ended && !(await started())) await poll();
+  const from = await records(phase);
+  while (!ended && (await records(phase)) < from + steps && ((await epochOf(state)) ?? 0) <= epoch) await poll();
   child.kill('SIGKILL');
   const how = await exited;
   expect(how.signal, `the run ended before it could be killed: ${stderr}`).toBe('SIGKILL');
@@ -79,20 +103,23 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
 
 interface Scenario {
   args: string[];
-  /** Where the checkpoints of each training phase are (one per fine-tuning stage). */
-  phases: { checkpoints: string; epochs: number }[];
+  /** Each training phase's folder in the run directory ('' for the run itself; `stages/<n>` when fine-tuning in stages). */
+  phases: { dir: string; epochs: number }[];
 }
 
 /** One uninterrupted run and one killed at a random epoch then resumed; both must end the same. */
 async function expectExactResume(name: string, s: Scenario): Promise<void> {
   const whole = join(tmp, `${name}-whole`);
   const killed = join(tmp, `${name}-killed`);
-  // A random point: a phase, and an epoch of it whose checkpoint triggers the kill (somewhere in the next epoch,
-  // or while that checkpoint or the next one is being written).
+  // A random point: a phase, an epoch of it (0: before its first checkpoint), and a step of the next epoch.
   const phase = s.phases[Math.floor(Math.random() * s.phases.length)]!;
-  const epoch = 1 + Math.floor(Math.random() * (phase.epochs - (phase === s.phases.at(-1) ? 1 : 0)));
-  const info = `killed after ${phase.checkpoints} epoch ${epoch}`;
-  const [a] = await Promise.all([pipeline(['run', ...s.args, '--out', whole, '--no-progress']), runAndKill(s.args, killed, phase.checkpoints, epoch)]);
+  // In the last phase, at least one whole epoch is left after the chosen point: the run cannot end first.
+  const epoch = Math.floor(Math.random() * (phase === s.phases.at(-1) ? phase.epochs - 1 : phase.epochs));
+  const steps = 1 + Math.floor(Math.random() * 10);
+  const info = `killed in ${phase.dir || 'the run'} after epoch ${epoch} + ${steps} step(s)`;
+  console.info(`${name}: ${info}`);
+  const args = [...s.args, '--set', 'train.logEverySteps=1'];
+  const [a] = await Promise.all([pipeline(['run', ...args, '--out', whole, '--no-progress']), runAndKill(args, killed, phase.dir, epoch, steps)]);
   expect(a.code, a.stderr).toBe(0);
   const b = await pipeline(['run', '--resume', killed, '--no-progress']);
   expect(b.code, `${info}: ${b.stderr}`).toBe(0);
@@ -101,8 +128,7 @@ async function expectExactResume(name: string, s: Scenario): Promise<void> {
   const expected = await readLines(join(whole, 'metrics.jsonl'));
   expect(expected.length).toBeGreaterThanOrEqual(2);
   expect(withoutTiming(await readLines(join(killed, 'metrics.jsonl'))), info).toEqual(withoutTiming(expected));
-  for (const p of s.phases.filter((x) => x.checkpoints !== 'checkpoints')) {
-    const dir = p.checkpoints.replace(/\/checkpoints$/, '');
+  for (const { dir } of s.phases.filter((x) => x.dir)) {
     expect(withoutTiming(await readLines(join(killed, dir, 'metrics.jsonl'))), `${info}: ${dir}`).toEqual(withoutTiming(await readLines(join(whole, dir, 'metrics.jsonl'))));
   }
   const runA = JSON.parse(await readFile(join(whole, 'run.json'), 'utf8'));
@@ -119,14 +145,14 @@ describe('pipeline run --resume after SIGKILL gives the uninterrupted run exactl
   it('the MNIST CNN with its dropout (600 digits, 3 epochs)', async () => {
     await expectExactResume('mnist', {
       args: ['examples/mnist-cnn/pipeline.yaml', ...sets(['data.source.limit=600', 'data.split.test.source.limit=200', 'train.epochs=3', 'evaluate.gates={}'])],
-      phases: [{ checkpoints: 'checkpoints', epochs: 3 }],
+      phases: [{ dir: '', epochs: 3 }],
     });
   }, 180_000);
 
   it('the LSTM sentiment model with dropout (600 sentences, 3 epochs)', async () => {
     await expectExactResume('lstm', {
       args: ['examples/sentiment-lstm/pipeline.yaml', ...sets([`data.source.path=${sentences}`, 'data.source.limit=600', 'train.epochs=3', 'evaluate.gates={}'])],
-      phases: [{ checkpoints: 'checkpoints', epochs: 3 }],
+      phases: [{ dir: '', epochs: 3 }],
     });
   }, 180_000);
 
@@ -141,8 +167,8 @@ describe('pipeline run --resume after SIGKILL gives the uninterrupted run exactl
         ...sets([`finetune.base=${base}`, 'data.split.test.source.limit=200', 'evaluate.gates={}', 'finetune.stages[0].epochs=2', 'finetune.stages[1].epochs=2']),
       ],
       phases: [
-        { checkpoints: 'stages/1/checkpoints', epochs: 2 },
-        { checkpoints: 'stages/2/checkpoints', epochs: 2 },
+        { dir: 'stages/1', epochs: 2 },
+        { dir: 'stages/2', epochs: 2 },
       ],
     });
   }, 240_000);
