@@ -41,3 +41,18 @@ export { createCallbackRegistry, callbackItemSchema, callbacksFromConfig, earlyS
 export type { CallbackBuildContext, CallbackEntry, CallbackRegistry } from './callbacks/registry.js';
 export { modelRandomState, setModelRandomState } from './random-state.js';
 export type { RandomStateful } from './random-state.js';
+export {
+  DEFAULT_RDP_ORDERS,
+  computeRdp,
+  dpSgdEpsilon,
+  dpSgdSteps,
+  epsilonFromRdp,
+  noiseForEpsilon,
+  rdpOfStep,
+} from './privacy/accountant.js';
+export type { DpSgdAccounting, RdpConversion } from './privacy/accountant.js';
+export { dpSgdGradients, microbatchBounds, perExampleGradientNorms } from './privacy/dp-sgd.js';
+export type { DpSgdStepOptions, DpSgdStepResult, SliceLoss } from './privacy/dp-sgd.js';
+export { poissonBatchIndices } from './privacy/sampling.js';
+export { solveRidge } from './ridge.js';
+export type { RidgeResult } from './ridge.js';
