@@ -4,7 +4,7 @@ import type { Logger, StreamingMetric } from '@tfpipe/core';
 import { createMetric } from '@tfpipe/evaluate';
 import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
 import { buildModel } from '@tfpipe/models';
-import { METRICS_JSONL, fit, solveRidge, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import { METRICS_JSONL, fit, parsedTrainConfig, solveRidge, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
 import { appendJsonLine } from '@tfpipe/core';
 import { join } from 'node:path';
 import type { PipelineRegistries } from '../config/registries.js';
@@ -48,7 +48,9 @@ export async function trainModel(
   const { tz } = data;
   const bs = cfg.train.batchSize;
   if (cfg.model?.type === 'linear' && cfg.model.solver === 'exact' && !phase.finetune) return solveExactly(cfg, data, phase, ctx);
-  const { adversarial, ...train } = cfg.train;
+  // `train:` was parsed with the pipeline's schema (which composes the trainer's): it is not parsed again.
+  const { adversarial, ...rest } = cfg.train;
+  const train = parsedTrainConfig(rest);
   const metricNames = train.metrics ?? [];
   const options = {
     train: data.trainBatches(bs),
