@@ -4,7 +4,7 @@ import type { Logger, StreamingMetric } from '@tfpipe/core';
 import { createMetric } from '@tfpipe/evaluate';
 import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
 import { buildModel } from '@tfpipe/models';
-import { fit, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import { fit, parsedTrainConfig, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
 import type { PipelineConfig } from '../schema.js';
 import type { DataPhase } from './data-phase.js';
 
@@ -44,7 +44,9 @@ export async function trainModel(
 ): Promise<TrainOutcome> {
   const { tz } = data;
   const bs = cfg.train.batchSize;
-  const { adversarial, ...train } = cfg.train;
+  // `train:` was parsed with the pipeline's schema (which composes the trainer's): it is not parsed again.
+  const { adversarial, ...rest } = cfg.train;
+  const train = parsedTrainConfig(rest);
   const metricNames = train.metrics ?? [];
   const options = {
     train: data.trainBatches(bs),

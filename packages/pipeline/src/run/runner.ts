@@ -12,7 +12,7 @@ import {
   type GateResult,
 } from '@tfpipe/evaluate';
 import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
-import type { ProgressEvent } from '@tfpipe/trainer';
+import { removeStaleTemps, type ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
@@ -71,6 +71,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
   const runDir = options.resume ?? options.out ?? (await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  // A killed run may have left writeFileAtomic's temporary files: the files they were to replace are whole.
+  if (resuming) await removeStaleTemps(runDir);
   const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
   const info: RunInfo = {
     name: cfg.name,
