@@ -54,3 +54,7 @@ export { createCallbackRegistry, callbackItemSchema, callbacksFromConfig, earlyS
 export type { CallbackBuildContext, CallbackEntry, CallbackRegistry } from './callbacks/registry.js';
 export { modelRandomState, setModelRandomState } from './random-state.js';
 export type { RandomStateful } from './random-state.js';
+export { privacySchema } from './privacy/schema.js';
+export type { PrivacyConfig } from './privacy/schema.js';
+export { dpTraining } from './privacy/dp-training.js';
+export type { DpTraining } from './privacy/dp-training.js';
