@@ -14,6 +14,7 @@ import { type CallbackRegistry, callbacksFromConfig, createCallbackRegistry } fr
 import { TensorBoard } from './callbacks/tensorboard.js';
 import { checkTrainConfig, resolveMonitor } from './config-check.js';
 import type { GradientTransform } from './gradients.js';
+import { dpTraining } from './privacy/dp-training.js';
 import { trainLoop } from './loop.js';
 import { monitorDirection } from './monitor.js';
 import { Objective } from './objective.js';
@@ -50,6 +51,8 @@ export interface FitOptions {
   gradients?: GradientTransform;
   /** Registry for `config.callbacks` (YAML callbacks by type). Default: `createCallbackRegistry()`. */
   callbackRegistry?: CallbackRegistry;
+  /** Training examples (N): `train.privacy`'s accountant needs it (sampling rate batchSize / N). */
+  datasetSize?: number;
   /** Adversarial training hook: a batch to train on instead of (`replace`) or with (`append`) the clean one. */
   perturb?: (batch: Batch, model: tfl.LayersModel) => Batch | Promise<Batch>;
   perturbMode?: 'replace' | 'append';
@@ -101,11 +104,25 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
     ]);
   }
 
+  if (config.privacy && (options.gradients || config.parallel !== 0)) {
+    throw TfpipeError.fromIssues([
+      { path: ['train', 'privacy'], message: 'DP-SGD computes the gradients itself: it cannot be combined with train.parallel or a gradient transform of your own', received: 'dp-sgd' },
+    ]);
+  }
+  if (config.privacy && options.datasetSize === undefined) {
+    throw new TfpipeError('E_USAGE', 'train.privacy needs the number of training examples: pass fit(model, { datasetSize })', { path: ['train', 'privacy'] });
+  }
+  const privacy = config.privacy
+    ? dpTraining(config.privacy, { datasetSize: options.datasetSize!, batchSize: config.batchSize, epochs: config.epochs, seed: options.seed ?? 0, logger: log })
+    : undefined;
+  const gradients = privacy?.gradients ?? options.gradients;
+
   const es = config.earlyStopping;
   const best = new BestWeights({ monitor, mode, restore: es?.restoreBest ?? false, save: config.checkpoint.best, logger: log });
   const schedule = config.schedule;
   const callbacks: Callback[] = [
     new NanGuard(config.onNaN),
+    ...(privacy ? [privacy.accountant] : []),
     new MetricsLog(),
     ...(config.tensorboard ? [new TensorBoard({ logEverySteps: config.logEverySteps })] : []),
     ...(options.onProgress ? [new Progress(options.onProgress)] : []),
@@ -141,7 +158,7 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
       ...(options.stepsPerEpoch !== undefined ? { stepsPerEpoch: options.stepsPerEpoch } : {}),
       ...(options.perturb ? { perturb: options.perturb } : {}),
       ...(options.perturbMode ? { perturbMode: options.perturbMode } : {}),
-      ...(options.gradients ? { gradients: options.gradients } : {}),
+      ...(gradients ? { gradients } : {}),
       ...(workers ? { workers } : {}),
       onResume: (m) => log.info(m),
     });

@@ -24,6 +24,19 @@ export { TensorBoardWriter, crc32c, maskedCrc32c, encodeEvent, encodeRecord } fr
 export { createProgressRenderer, formatEpochLog, formatDuration } from './progress.js';
 export type { ProgressRenderer, ProgressRendererOptions } from './progress.js';
 export type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
+export {
+  DEFAULT_RDP_ORDERS,
+  computeRdp,
+  dpSgdEpsilon,
+  dpSgdSteps,
+  epsilonFromRdp,
+  noiseForEpsilon,
+  rdpOfStep,
+} from './privacy/accountant.js';
+export type { DpSgdAccounting, RdpConversion } from './privacy/accountant.js';
+export { dpSgdGradients, microbatchBounds, perExampleGradientNorms } from './privacy/dp-sgd.js';
+export type { DpSgdStepOptions, DpSgdStepResult, SliceLoss } from './privacy/dp-sgd.js';
+export { poissonBatchIndices } from './privacy/sampling.js';
 export { trainLoop } from './loop.js';
 export type { LoopOptions, LoopResult } from './loop.js';
 export type { GradientStep, GradientTransform, StepGradients } from './gradients.js';
@@ -41,18 +54,7 @@ export { createCallbackRegistry, callbackItemSchema, callbacksFromConfig, earlyS
 export type { CallbackBuildContext, CallbackEntry, CallbackRegistry } from './callbacks/registry.js';
 export { modelRandomState, setModelRandomState } from './random-state.js';
 export type { RandomStateful } from './random-state.js';
-export {
-  DEFAULT_RDP_ORDERS,
-  computeRdp,
-  dpSgdEpsilon,
-  dpSgdSteps,
-  epsilonFromRdp,
-  noiseForEpsilon,
-  rdpOfStep,
-} from './privacy/accountant.js';
-export type { DpSgdAccounting, RdpConversion } from './privacy/accountant.js';
-export { dpSgdGradients, microbatchBounds, perExampleGradientNorms } from './privacy/dp-sgd.js';
-export type { DpSgdStepOptions, DpSgdStepResult, SliceLoss } from './privacy/dp-sgd.js';
-export { poissonBatchIndices } from './privacy/sampling.js';
-export { solveRidge } from './ridge.js';
-export type { RidgeResult } from './ridge.js';
+export { privacySchema } from './privacy/schema.js';
+export type { PrivacyConfig } from './privacy/schema.js';
+export { dpTraining } from './privacy/dp-training.js';
+export type { DpTraining } from './privacy/dp-training.js';

@@ -179,6 +179,8 @@ export async function trainLoop(model: tfl.LayersModel, o: LoopOptions): Promise
             ctx.step = step;
             ctx.learningRate = scheduledLearningRate(config.optimizer.learningRate, config.schedule, { epoch: epoch - 1, step, epochs: config.epochs, ...(spe !== undefined ? { stepsPerEpoch: spe } : {}) });
             await call('onBatchBegin');
+            // A callback may stop before the step (a privacy budget that one more step would exceed).
+            if (stopKind()) break;
             lr = ctx.learningRate;
             optimizer.setLearningRate(lr);
             const keep = config.trainMetrics && o.trainMetrics.length > 0;
@@ -244,7 +246,9 @@ export async function trainLoop(model: tfl.LayersModel, o: LoopOptions): Promise
       entry.seconds = (performance.now() - epochStart) / 1000;
       history.push(entry);
       ctx.step = step;
-      ctx.logs = { ...entry } as Record<string, number>;
+      // The entry itself: values a callback adds to the epoch's log (the privacy accountant's epsilon) are
+      // kept in the history, metrics.jsonl and checkpoints alike.
+      ctx.logs = entry as unknown as Record<string, number>;
       await call('onEpochEnd');
     }
 

@@ -5,6 +5,7 @@ import { earlyStoppingSchema } from './early-stopping.js';
 import { lossSchema } from './losses.js';
 import { optimizerSchema } from './optimizers.js';
 import { scheduleSchema } from './schedules.js';
+import { privacySchema } from './privacy/schema.js';
 
 const l1l2Schema = z
   .object({
@@ -83,6 +84,7 @@ export const trainSchema = z
       .array(callbackItemSchema)
       .optional()
       .describe('More callbacks by registered type (built-in: earlyStopping; register your own with createCallbackRegistry().register)'),
+    privacy: privacySchema.optional(),
     tensorboard: z.boolean().default(true).describe('Write TensorBoard event files into the runDir'),
     logEverySteps: z
       .number()

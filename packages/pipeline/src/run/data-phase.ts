@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TfpipeError, type Batch, type Logger } from '@tfpipe/core';
-import { openSource, splitDataset, type DataSource, type Dataset, type Row } from '@tfpipe/data';
+import { Dataset, openSource, splitDataset, type DataSource, type Row } from '@tfpipe/data';
+import { poissonBatchIndices } from '@tfpipe/trainer';
 import { findModelDir } from '@tfpipe/finetune';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
 import type { PipelineRegistries } from '../config/registries.js';
@@ -77,7 +78,12 @@ export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; l
   const tz = createTensorizer(cfg.data, pre.outputColumns(source.columns));
   await tz.fit(() => train.map((r) => pre.transform(r)));
 
-  let trainSize: number | undefined = train.size;
+  // DP-SGD with Poisson sampling draws every step's batch from the whole training split: hold it in memory
+  // (raw rows; preprocessing runs per batch as usual), which also gives N exactly for the accountant.
+  const privacy = cfg.train.privacy;
+  const poissonRows = privacy && privacy.sampling === 'poisson' ? await train.toArray() : undefined;
+  let trainSize: number | undefined = poissonRows?.length ?? train.size;
+  if (privacy && trainSize === undefined) trainSize = (await train.toArray()).length;
   if (trainSize === undefined && source.size !== undefined && cfg.data.filter.length === 0) {
     const s = (cfg.data.split ?? {}) as { validation?: number; test?: number | object };
     trainSize = Math.round(source.size * (1 - (s.validation ?? 0) - (typeof s.test === 'number' ? s.test : 0)));
@@ -94,7 +100,11 @@ export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; l
     batches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b) as Batch),
     testBatches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b, { scaleTargets: false }) as Batch),
     trainBatches: (bs) => ({ seed }) =>
-      (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
+      poissonRows
+        ? Dataset.from(poissonBatchIndices(poissonRows.length, Math.min(1, bs / poissonRows.length), Math.floor(poissonRows.length / bs), seed))
+            .filter((idx) => idx.length > 0)
+            .map((idx) => tz.toBatch(idx.map((i) => pre.transform(poissonRows[i]!, { training: true }))) as Batch)
+        : (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
         .map((r) => pre.transform(r, { training: true }))
         .batch(bs)
         .map((b) => tz.toBatch(b) as Batch),

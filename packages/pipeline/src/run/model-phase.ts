@@ -74,7 +74,7 @@ export async function trainModel(
       : {}),
     ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs) } : {}),
+    ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs), datasetSize: data.trainSize } : {}),
   };
   if (phase.finetune && (cfg.finetune?.stages || cfg.finetune?.layerLearningRates)) {
     const staged = await runStages(phase.model, {
