@@ -79,7 +79,7 @@ export async function executeTrial(trial: Trial, options: ExecuteTrialOptions): 
   try {
     const signal = options.signal ?? new AbortController().signal;
     if (signal.aborted) throw new Error('aborted before the trial started');
-    const out = await options.runner(trial, { runDir, signal, ...(options.logger ? { logger: options.logger } : {}) });
+    const out = await options.runner(trial, { runDir, signal, attempt: attempts, ...(options.logger ? { logger: options.logger } : {}) });
     const bad = badMetrics(out?.metrics);
     result = bad
       ? { ...base, status: 'failed', metrics: {}, durationMs: performance.now() - t0, error: bad }

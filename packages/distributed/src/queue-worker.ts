@@ -1,19 +1,15 @@
-import { hostname } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '@tfpipe/core';
-import { type Job, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { artifactKind, listFiles, uploadArtifact } from './artifacts.js';
 import { TrialProcessPool } from './child.js';
-import { executeTrial } from './harness.js';
-import {
-  DEFAULT_PREFIX,
-  type RedisConnection,
-  type TrialJobData,
-  bullConnection,
-  pingRedis,
-  queueName,
-  redisOptions,
-  sweepKeys,
-} from './queue-shared.js';
+import { executeTrial, trialDir } from './harness.js';
+import { SAFE_ID, type TrialJobData, type WorkerResult, parseFromRedis, trialJobSchema } from './job-schema.js';
+import { DEFAULT_PREFIX, type RedisConnection, bullConnection, pingRedis, queueName, redisOptions, sweepKeys } from './queue-shared.js';
+import { RedisWatch } from './redis-watch.js';
 import type { RunnerRef, TrialResult, TrialRunner } from './types.js';
 
 export interface StartWorkerOptions {
@@ -35,46 +31,104 @@ export interface StartWorkerOptions {
   pollMs?: number;
   execArgv?: string[];
   logger?: Logger;
+  /**
+   * A local folder where trials run (`<scratch>/<sweep id>/trials/<trial id>`); their files are uploaded
+   * through Redis, then deleted here. Default: a fresh folder in the system's temp folder.
+   */
+  scratchDir?: string;
+  /** Keep each trial's files in the scratch folder after uploading them (default false). */
+  keepScratch?: boolean;
+  /** Give up (close, `closed` rejects) when Redis has been unreachable this long (s, default 60). */
+  redisTimeoutSeconds?: number;
+  /** Size of the chunks uploads are cut into (bytes, default 1 MiB). */
+  chunkBytes?: number;
 }
 
 export interface WorkerHandle {
   name: string;
+  /** The local folder trials run in. */
+  scratchDir: string;
   /** Sweep ids this worker is attached to now. */
   sweeps(): string[];
   /** Stops taking trials, waits for the running ones, disconnects. */
   close(): Promise<void>;
+  /** Resolves once closed; rejects (E_IO, naming Redis and the limit) if the worker gave up on a lost Redis. */
+  closed: Promise<void>;
+}
+
+/** Whether `value` is at least as good as `best` in `direction`. */
+function atLeastAsGood(value: number, best: number, direction: 'max' | 'min'): boolean {
+  return direction === 'max' ? value >= best : value <= best;
 }
 
 /**
- * Starts a queue worker: it pulls trials from Redis, runs them, records results in the shared sweep
- * directory and in Redis. A worker that dies mid-trial loses its lock, and another worker's stalled
- * check puts the trial back in the queue.
+ * Starts a queue worker: it pulls trials from Redis, runs each in a local scratch folder, and uploads the
+ * trial's files (and its model folder, for the best trial so far or when the sweep asks for all) through
+ * Redis for the coordinator to collect. It needs no folder in common with the coordinator. A worker that
+ * dies mid-trial or mid-upload loses its lock, and another worker's stalled check puts the trial back in the
+ * queue. A worker that loses Redis for longer than `redisTimeoutSeconds` stops, and `closed` says why.
  */
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   await pingRedis(options.connection);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const logger = options.logger ?? silentLogger;
+  const scratch = options.scratchDir ? resolve(options.scratchDir) : await mkdtemp(join(tmpdir(), 'tfpipe-worker-'));
+  await mkdir(scratch, { recursive: true });
   const redis = new Redis(redisOptions(options.connection));
   redis.on('error', () => {});
+  const watch = new RedisWatch({ connection: options.connection, downTimeoutMs: (options.redisTimeoutSeconds ?? 60) * 1000, who: `worker ${name}`, logger });
+  const guard = <T>(p: Promise<T>) => watch.guard(p);
   const workers = new Map<string, Worker>();
   const stop = new AbortController();
   // Trials run in child processes kept between trials; they exit with this worker (even on SIGKILL).
   const pool = typeof options.runner === 'string' ? new TrialProcessPool(options.runner, options.execArgv) : undefined;
 
+  /** Uploads what a trial left in its scratch folder; returns the manifests to report. */
+  const upload = async (data: TrialJobData, result: TrialResult, runDir: string, attempt: number, signal: AbortSignal) => {
+    const keys = sweepKeys(prefix, data.sweepId);
+    const files = await listFiles(runDir);
+    const label = `${data.trial.id}.${attempt}`;
+    const common = { redis, keys, root: runDir, label, signal, guard, ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) };
+    const manifests = [await uploadArtifact({ ...common, kind: 'results', files: files.filter((f) => artifactKind(f) === 'results') })];
+    const models = files.filter((f) => artifactKind(f) === 'model');
+    if (models.length && result.status === 'completed' && data.models !== 'none') {
+      const value = result.metrics[data.metric];
+      const best = data.models === 'best' ? await guard(redis.get(keys.best)) : null;
+      const wanted = data.models === 'all' || (typeof value === 'number' && (best === null || atLeastAsGood(value, Number(best), data.direction)));
+      if (wanted) manifests.push(await uploadArtifact({ ...common, kind: 'model', files: models }));
+    }
+    return manifests;
+  };
+
   // Three parameters: BullMQ then passes a per-job signal, aborted by `cancelJob` below.
-  const processor = async (job: Job<TrialJobData, TrialResult>, _token?: string, jobSignal?: AbortSignal): Promise<TrialResult> => {
-    const { trial, sweepDir, sweepId } = job.data;
+  const processor = async (job: Job<unknown, WorkerResult>, _token?: string, jobSignal?: AbortSignal): Promise<WorkerResult> => {
+    let data: TrialJobData;
+    try {
+      data = parseFromRedis(trialJobSchema, job.data, `job ${job.id}`);
+    } catch (e) {
+      logger.warn(`${name}: ${(e as Error).message}`);
+      throw new UnrecoverableError((e as Error).message);
+    }
+    const { trial, sweepId } = data;
     const attempt = job.attemptsMade + 1;
     const signal = jobSignal ? AbortSignal.any([jobSignal, stop.signal]) : stop.signal;
     logger.info(`${name}: ${sweepId}/${trial.id} attempt ${attempt}`);
-    const result =
+    const local = join(scratch, sweepId);
+    const runDir = trialDir(local, trial.id);
+    await rm(runDir, { recursive: true, force: true });
+    let result: WorkerResult =
       typeof options.runner === 'function'
-        ? await executeTrial(trial, { sweepDir, runner: options.runner, worker: name, attempt, signal })
-        : await pool!.acquire().run(trial, { sweepDir, worker: name, attempt, signal });
+        ? await executeTrial(trial, { sweepDir: local, runner: options.runner, worker: name, attempt, signal })
+        : await pool!.acquire().run(trial, { sweepDir: local, worker: name, attempt, signal });
     const last = attempt >= (job.opts.attempts ?? 1);
-    if (result.status === 'completed' || last) {
-      await redis.hset(sweepKeys(prefix, sweepId).results, trial.id, JSON.stringify(result));
+    try {
+      if (result.status === 'completed' || last) {
+        result = { ...result, artifacts: await upload(data, result, runDir, attempt, signal) };
+        await guard(redis.hset(sweepKeys(prefix, sweepId).results, trial.id, JSON.stringify(result)));
+      }
+    } finally {
+      if (!options.keepScratch) await rm(runDir, { recursive: true, force: true });
     }
     if (result.status === 'failed') throw new Error(result.error ?? 'the trial failed');
     return result;
@@ -82,7 +136,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
 
   const attach = (sweepId: string) => {
     if (workers.has(sweepId)) return;
-    const w = new Worker<TrialJobData, TrialResult>(queueName(sweepId), processor, {
+    if (!SAFE_ID.test(sweepId)) {
+      logger.warn(`${name}: ignoring sweep id ${JSON.stringify(sweepId).slice(0, 140)} read from Redis: expected letters, digits, ".", "_" or "-"`);
+      return;
+    }
+    const w = new Worker<unknown, WorkerResult>(queueName(sweepId), processor, {
       connection: bullConnection(options.connection),
       prefix,
       name,
@@ -113,7 +171,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     const keys = sweepKeys(prefix, '');
     const discover = async () => {
       try {
-        const active = new Set(await redis.smembers(keys.active));
+        const active = new Set(await guard(redis.smembers(keys.active)));
         if (closed) return;
         for (const id of active) attach(id);
         for (const id of [...workers.keys()]) if (!active.has(id)) void detach(id);
@@ -128,16 +186,44 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     loop();
   }
 
+  let finish!: () => void;
+  let fail!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    finish = res;
+    fail = rej;
+  });
+  done.catch(() => {});
+  const close = async (force = false) => {
+    if (closed) return;
+    closed = true;
+    if (poll) clearTimeout(poll);
+    if (force) stop.abort(new Error('the worker lost Redis'));
+    await Promise.all(
+      [...workers.entries()].map(async ([id, w]) => {
+        workers.delete(id);
+        await w.close(force);
+      }),
+    );
+    stop.abort(new Error('the worker is closing'));
+    await pool?.close();
+    watch.close();
+    redis.disconnect();
+  };
+  // Redis gone for longer than allowed: stop the trials (nobody could take their results) and say why.
+  watch.lost.catch(async (e: Error) => {
+    logger.warn(e.message);
+    await close(true).catch(() => {});
+    fail(e);
+  });
+
   return {
     name,
+    scratchDir: scratch,
     sweeps: () => [...workers.keys()],
     async close() {
-      closed = true;
-      if (poll) clearTimeout(poll);
-      await Promise.all([...workers.keys()].map(detach));
-      stop.abort(new Error('the worker is closing'));
-      await pool?.close();
-      redis.disconnect();
+      await close();
+      finish();
     },
+    closed: done,
   };
 }
