@@ -210,6 +210,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
             reconnects = watch.reconnects;
             lastSeenWorker = Date.now();
             await enqueue();
+            run.logger?.info(`queued again whichever of the ${left.size} unfinished trial(s) Redis no longer had`);
           }
           const [active, completed, failed] = await guard(Promise.all([queue.getJobs(['active']), queue.getJobs(['completed']), queue.getJobs(['failed'])]));
           for (const j of active) {
@@ -259,8 +260,9 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
         }
       } finally {
         if (watch.failed) {
-          // Nothing can be cleaned up in a Redis that is gone; do not wait for it.
-          await queue.disconnect().catch(() => {});
+          // Nothing can be cleaned up in a Redis that is gone; do not wait for it (a client that is between
+          // reconnection attempts never reports the end of a disconnect).
+          void queue.disconnect().catch(() => {});
         } else {
           await redis.srem(keys.active, run.sweepId).catch(() => {});
           await deleteAllUploads(redis, keys).catch(() => {});

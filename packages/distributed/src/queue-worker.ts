@@ -149,7 +149,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stalledInterval: options.stalledInterval ?? 30_000,
       maxStalledCount: 1,
     });
-    w.on('error', (e) => logger.warn(`${name}: ${sweepId}: ${e.message}`));
+    // While Redis is away the watch has said so once; BullMQ's own reconnection errors would repeat it.
+    w.on('error', (e) => !watch.isDown && logger.warn(`${name}: ${sweepId}: ${e.message}`));
     // The lock is gone (the sweep ended and removed its jobs, or another worker took the trial over):
     // nobody will take this result, so stop the trial.
     w.on('lockRenewalFailed', (ids) => {

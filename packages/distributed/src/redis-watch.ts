@@ -30,6 +30,8 @@ export class RedisWatch {
   private timer: NodeJS.Timeout | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Set on the first 'ready': before it, a failing ping means "not connected yet", not "lost". */
+  private connected = false;
   private backListeners: (() => void)[] = [];
   /** Times Redis came back after being lost (callers redo what a restarted Redis may have forgotten). */
   reconnects = 0;
@@ -55,7 +57,6 @@ export class RedisWatch {
       this.lastError = e.message;
     });
     this.client.on('close', () => this.down('the connection closed'));
-    this.client.on('ready', () => this.up());
     const ping = () => {
       if (this.closed) return;
       this.client.ping().then(
@@ -65,7 +66,13 @@ export class RedisWatch {
       this.pinger = setTimeout(ping, pingMs);
       this.pinger.unref();
     };
-    ping();
+    this.client.on('ready', () => {
+      if (!this.connected) {
+        this.connected = true;
+        ping();
+      }
+      this.up();
+    });
   }
 
   /** Whether Redis is unreachable now. */
@@ -93,7 +100,7 @@ export class RedisWatch {
   }
 
   private down(why: string): void {
-    if (this.closed || this.downSince !== undefined || this.error) return;
+    if (this.closed || !this.connected || this.downSince !== undefined || this.error) return;
     this.downSince = Date.now();
     if (why) this.lastError = why;
     const seconds = this.options.downTimeoutMs / 1000;

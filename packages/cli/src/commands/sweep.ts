@@ -23,6 +23,18 @@ export function trialRunnerRef(): string {
 
 const withNewline = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
 
+/** `--redis-timeout`: a number of seconds > 0, else E_USAGE naming the option, the value and what is allowed. */
+export function redisTimeoutOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new TfpipeError('E_USAGE', `--redis-timeout: received "${value}"; expected a number of seconds > 0`);
+  }
+  return n;
+}
+
+const MODELS = ['best', 'all', 'none'] as const;
+
 interface SweepOpts {
   set?: string[];
   queue?: string;
@@ -33,6 +45,8 @@ interface SweepOpts {
   image?: string;
   volume?: string;
   namespace?: string;
+  models?: string;
+  redisTimeout?: string;
 }
 
 export async function sweepCommand(file: string | undefined, opts: SweepOpts): Promise<void> {
@@ -63,6 +77,10 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
     return;
   }
 
+  const models = (opts.models ?? 'best') as (typeof MODELS)[number];
+  if (!MODELS.includes(models)) throw new TfpipeError('E_USAGE', `--models: received "${opts.models}"; expected ${MODELS.join(' | ')}`);
+  const redisTimeoutSeconds = redisTimeoutOption(opts.redisTimeout);
+
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.on('SIGINT', onSignal);
@@ -72,7 +90,7 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
   let summary: SweepSummary;
   try {
     summary = opts.queue
-      ? await runSweepOnQueue({ ...common, connection: opts.queue })
+      ? await runSweepOnQueue({ ...common, connection: opts.queue, models, ...(redisTimeoutSeconds ? { redisTimeoutSeconds } : {}) })
       : await runSweepLocally({ ...common, runner: trialRunnerRef(), ...(opts.parallel ? { parallel: opts.parallel } : {}) });
   } finally {
     process.off('SIGINT', onSignal);
