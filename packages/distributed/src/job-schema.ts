@@ -97,7 +97,7 @@ export const trialResultSchema = z
 export type WorkerResult = TrialResult & { artifacts?: ArtifactManifest[] };
 
 /** Parses `value` or throws an E_DATA error naming `what`, each bad field, the value received and what is allowed. */
-export function parseFromRedis<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function parseUntrusted<T>(schema: z.ZodType<T>, value: unknown, what: string, from = 'read from Redis'): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const lines = r.error.issues.slice(0, 5).map((i) => {
@@ -105,8 +105,8 @@ export function parseFromRedis<T>(schema: z.ZodType<T>, value: unknown, what: st
     const shown = JSON.stringify(received);
     return `${formatPath(i.path as (string | number)[]) || '(root)'}: received ${shown === undefined ? 'nothing' : shown.slice(0, 120)}; ${i.message}`;
   });
-  throw new TfpipeError('E_DATA', `${what} read from Redis is invalid:\n${lines.map((l) => `  - ${l}`).join('\n')}`, {
-    hint: 'Something other than tfpipe wrote to these keys, or versions differ between the coordinator and the workers.',
+  throw new TfpipeError('E_DATA', `${what} ${from} is invalid:\n${lines.map((l) => `  - ${l}`).join('\n')}`, {
+    hint: 'Something other than tfpipe wrote it, or the coordinator and the workers run different versions.',
   });
 }
 
@@ -118,7 +118,7 @@ export function parseJsonFromRedis<T>(schema: z.ZodType<T>, text: string, what: 
   } catch (e) {
     throw new TfpipeError('E_DATA', `${what} read from Redis is not JSON: ${(e as Error).message}`);
   }
-  return parseFromRedis(schema, value, what);
+  return parseUntrusted(schema, value, what);
 }
 
 /** Throws E_USAGE unless `id` may name a sweep (queue, keys, folders). */

@@ -10,7 +10,7 @@ import {
   type TrialJobData,
   type WorkerResult,
   checkSweepId,
-  parseFromRedis,
+  parseUntrusted,
   parseJsonFromRedis,
   relativePathSchema,
   trialResultSchema,
@@ -223,7 +223,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
             if (!j?.id || !left.has(j.id)) continue;
             let result: WorkerResult;
             try {
-              result = parseFromRedis(trialResultSchema, j.returnvalue, `the result of ${j.id}`) as WorkerResult;
+              result = parseUntrusted(trialResultSchema, j.returnvalue, `the result of ${j.id}`) as WorkerResult;
               if (result.id !== j.id) throw new TfpipeError('E_DATA', `the result of job ${j.id} names trial ${result.id}`);
             } catch (e) {
               left.delete(j.id);

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { artifactKind, listFiles, uploadArtifact } from './artifacts.js';
 import { TrialProcessPool } from './child.js';
 import { executeTrial, trialDir } from './harness.js';
-import { SAFE_ID, type TrialJobData, type WorkerResult, parseFromRedis, trialJobSchema } from './job-schema.js';
+import { SAFE_ID, type TrialJobData, type WorkerResult, parseUntrusted, trialJobSchema } from './job-schema.js';
 import { DEFAULT_PREFIX, type RedisConnection, bullConnection, pingRedis, queueName, redisOptions, sweepKeys } from './queue-shared.js';
 import { RedisWatch } from './redis-watch.js';
 import type { RunnerRef, TrialResult, TrialRunner } from './types.js';
@@ -105,7 +105,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const processor = async (job: Job<unknown, WorkerResult>, _token?: string, jobSignal?: AbortSignal): Promise<WorkerResult> => {
     let data: TrialJobData;
     try {
-      data = parseFromRedis(trialJobSchema, job.data, `job ${job.id}`);
+      data = parseUntrusted(trialJobSchema, job.data, `job ${job.id}`);
     } catch (e) {
       logger.warn(`${name}: ${(e as Error).message}`);
       throw new UnrecoverableError((e as Error).message);
