@@ -13,13 +13,14 @@ export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const safeIdSchema = z.string().regex(SAFE_ID, 'expected letters, digits, ".", "_" or "-" (no "..", at most 128 characters)');
 
 /** One segment of a relative path: no `.`/`..`, no separator, no control character. */
-const SEGMENT = /^(?!\.{1,2}$)[^/\\\u0000-\u001f]{1,255}$/;
+const SEGMENT = /^(?!\.{1,2}$)[^/\\]{1,255}$/;
+const hasControl = (s: string) => [...s].some((c) => c.charCodeAt(0) < 0x20);
 
 /** A relative POSIX path that cannot leave the folder it is joined to. */
 export const relativePathSchema = z
   .string()
   .max(4096)
-  .refine((p) => p.split('/').every((s) => SEGMENT.test(s)), 'expected a relative path (no "..", ".", empty segment, backslash or control character)');
+  .refine((p) => !hasControl(p) && p.split('/').every((s) => SEGMENT.test(s)), 'expected a relative path (no "..", ".", empty segment, backslash or control character)');
 
 export const trialSchema = z
   .object({
