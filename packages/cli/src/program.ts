@@ -83,6 +83,7 @@ export function createProgram(): Command {
     // Queue options (issue 21): the workers send trial files back through Redis.
     .option('--models <which>', 'with --queue: model folders the workers send back: best | all | none', 'best')
     .option('--redis-timeout <seconds>', 'with --queue: fail once Redis has been unreachable this long', '60')
+    .option('--artifacts <location>', 'with --queue: where workers put trial files: redis | s3://bucket/prefix (AWS_* variables)', 'redis')
     .action(async (config: string | undefined, opts) => (await import('./commands/sweep.js')).sweepCommand(config, opts));
   sweep
     .command('status')

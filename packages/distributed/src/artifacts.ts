@@ -1,6 +1,6 @@
 /**
- * Trial files through Redis, so that workers and the coordinator share nothing but Redis. A worker packs a
- * trial's folder into one byte stream, pushes it as checksummed chunks onto a list, and reports the manifest
+ * Trial files through Redis (or a bucket), so that workers and the coordinator share nothing else. A worker packs
+ * a trial's folder into one byte stream, stores it as checksummed chunks (chunk-store.ts), and reports the manifest
  * (chunks and files, each with its SHA-256) in the job's result: the job's completion is the commit. A worker
  * that dies mid-upload never completes its job, so its chunks are never collected (the trial is retried and
  * the coordinator deletes them at the end). The coordinator writes an artifact into a staging folder, checks
@@ -11,17 +11,11 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { TfpipeError } from '@tfpipe/core';
-import type { Redis } from 'ioredis';
+import type { ChunkStore } from './chunk-store.js';
 import type { ArtifactManifest } from './job-schema.js';
-import type { sweepKeys } from './queue-shared.js';
-
-type SweepKeys = ReturnType<typeof sweepKeys>;
 
 /** Chunk size of uploads (bytes): large enough to keep round trips few, small enough for Redis' 512 MB strings. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
-
-/** How long chunks live in Redis if nobody collects or deletes them (ms). */
-const CHUNK_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** Where a trial folder's files go: `model` (under a folder named `model`), skipped (`checkpoints/`, only for resuming in place) or `results`. */
 export function artifactKind(path: string): 'results' | 'model' | undefined {
@@ -53,8 +47,7 @@ function failpoint(name: string, detail: string, signal?: AbortSignal): Promise<
 }
 
 export interface UploadOptions {
-  redis: Redis;
-  keys: SweepKeys;
+  store: ChunkStore;
   /** The folder the paths are relative to. */
   root: string;
   files: readonly string[];
@@ -69,12 +62,11 @@ export interface UploadOptions {
 
 /** Streams `files` into Redis as checksummed chunks; returns the manifest that makes them collectable. */
 export async function uploadArtifact(options: UploadOptions): Promise<ArtifactManifest> {
-  const { redis, keys, root, kind } = options;
+  const { store, root, kind } = options;
   const guard = options.guard ?? (<T>(p: Promise<T>) => p);
   const size = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const uploadId = `${options.label}.${kind}.${randomBytes(6).toString('hex')}`;
-  const listKey = keys.upload(uploadId);
-  await guard(redis.sadd(keys.uploads, uploadId));
+  await guard(store.begin(uploadId));
   const manifest: ArtifactManifest = { uploadId, kind, bytes: 0, chunks: [], files: [] };
   let chunk = Buffer.allocUnsafe(size);
   let filled = 0;
@@ -82,8 +74,7 @@ export async function uploadArtifact(options: UploadOptions): Promise<ArtifactMa
     if (!filled) return;
     const data = chunk.subarray(0, filled);
     if (options.signal?.aborted) throw new Error('the upload was aborted');
-    await guard(redis.rpush(listKey, data));
-    if (!manifest.chunks.length) await guard(redis.pexpire(listKey, CHUNK_TTL_MS));
+    await guard(store.put(uploadId, manifest.chunks.length, data));
     manifest.chunks.push({ bytes: filled, sha256: createHash('sha256').update(data).digest('hex') });
     chunk = Buffer.allocUnsafe(size);
     filled = 0;
@@ -123,19 +114,18 @@ function inside(root: string, path: string): string {
  * Writes a checked manifest's files under `dir` (a staging folder), verifying the chunk count, each chunk's
  * size and SHA-256 and each file's. Throws E_DATA on the first mismatch (the caller discards the folder).
  */
-export async function downloadArtifact(redis: Redis, keys: SweepKeys, manifest: ArtifactManifest, dir: string): Promise<void> {
-  const listKey = keys.upload(manifest.uploadId);
+export async function downloadArtifact(store: ChunkStore, manifest: ArtifactManifest, dir: string): Promise<void> {
   const where = `artifact ${manifest.uploadId}`;
-  const count = await redis.llen(listKey);
+  const count = await store.count(manifest.uploadId);
   if (count !== manifest.chunks.length) {
-    throw new TfpipeError('E_DATA', `${where} is incomplete: Redis holds ${count} of its ${manifest.chunks.length} chunks`);
+    throw new TfpipeError('E_DATA', `${where} is incomplete: ${store.location} holds ${count} of its ${manifest.chunks.length} chunks`);
   }
   let chunkIndex = -1;
   let chunk: Buffer = Buffer.alloc(0);
   let at = 0;
   const nextChunk = async () => {
     chunkIndex++;
-    const [data] = await redis.lrangeBuffer(listKey, chunkIndex, chunkIndex);
+    const data = await store.get(manifest.uploadId, chunkIndex);
     const expected = manifest.chunks[chunkIndex]!;
     if (!data || data.length !== expected.bytes || createHash('sha256').update(data).digest('hex') !== expected.sha256) {
       throw new TfpipeError('E_DATA', `${where}: chunk ${chunkIndex + 1} of ${manifest.chunks.length} does not match its checksum`);
@@ -164,19 +154,6 @@ export async function downloadArtifact(redis: Redis, keys: SweepKeys, manifest: 
     }
     if (hash.digest('hex') !== file.sha256) throw new TfpipeError('E_DATA', `${where}: ${file.path} does not match its checksum`);
   }
-}
-
-/** Deletes one upload's chunks and forgets it. */
-export async function deleteUpload(redis: Redis, keys: SweepKeys, uploadId: string): Promise<void> {
-  await redis.del(keys.upload(uploadId));
-  await redis.srem(keys.uploads, uploadId);
-}
-
-/** Deletes every upload of a sweep, collected or not (half-done ones of dead workers included). */
-export async function deleteAllUploads(redis: Redis, keys: SweepKeys): Promise<void> {
-  const ids = await redis.smembers(keys.uploads);
-  for (let i = 0; i < ids.length; i += 500) await redis.del(...ids.slice(i, i + 500).map((id) => keys.upload(id)));
-  await redis.del(keys.uploads, keys.best);
 }
 
 /** A fresh staging folder beside `target`, for an artifact being collected. */

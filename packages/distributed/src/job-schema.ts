@@ -6,6 +6,7 @@
  */
 import { TfpipeError, formatPath } from '@tfpipe/core';
 import { z } from 'zod';
+import { isS3Location } from './chunk-store.js';
 import type { Trial, TrialResult } from './types.js';
 
 /** Ids that name folders, queues and keys: letters, digits, `.`, `_`, `-`; no `..`; at most 128 characters. */
@@ -48,6 +49,11 @@ export const trialJobSchema = z
     metric: z.string().min(1),
     direction: z.enum(['max', 'min']),
     models: modelUploadSchema,
+    /** Where the worker puts the trial's files: `redis`, or an S3-compatible bucket `s3://bucket/prefix`. */
+    artifacts: z
+      .string()
+      .refine((v) => v === 'redis' || isS3Location(v), 'expected redis or s3://bucket/prefix')
+      .default('redis'),
   })
   .strict();
 export type TrialJobData = z.infer<typeof trialJobSchema>;

@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { TfpipeError, isTfpipeError, writeJsonAtomic } from '@tfpipe/core';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { deleteAllUploads, deleteUpload, downloadArtifact, moveIntoPlace, removeModelDirs, stagingDir } from './artifacts.js';
+import { downloadArtifact, moveIntoPlace, removeModelDirs, stagingDir } from './artifacts.js';
+import { openChunkStore, parseS3Location } from './chunk-store.js';
 import { TRIAL_FILES, trialDir } from './harness.js';
 import {
   type ModelUpload,
@@ -45,6 +46,11 @@ export interface QueueExecutorOptions {
   redisTimeoutSeconds?: number;
   /** Which trials' model folders come back from the workers (default `best`: the best trial's, by the sweep metric). */
   models?: ModelUpload;
+  /**
+   * Where workers put trial files: `redis` (default) or an S3-compatible bucket, `s3://bucket/prefix` (credentials,
+   * region and endpoint from the usual AWS environment variables, on the coordinator and every worker).
+   */
+  artifacts?: string;
   /** Keep the BullMQ jobs in Redis after the sweep (default false: results stay in sweep.json and the summary key). */
   keepJobs?: boolean;
 }
@@ -71,6 +77,8 @@ const atLeastAsGood = (value: number, best: number, direction: 'max' | 'min') =>
 export function createQueueExecutor(options: QueueExecutorOptions): Executor {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const models = options.models ?? 'best';
+  const artifacts = options.artifacts ?? 'redis';
+  if (artifacts !== 'redis') parseS3Location(artifacts);
   const attempts = options.attempts ?? 2;
   // The best trial whose model was collected, across the rungs of a halving sweep.
   let best: { id: string; value: number } | undefined;
@@ -86,6 +94,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
       queue.on('error', () => {});
       const redis = new Redis(redisOptions(options.connection));
       redis.on('error', () => {});
+      const store = await openChunkStore(artifacts, redis, keys, run.sweepId);
       const watch = new RedisWatch({
         connection: options.connection,
         downTimeoutMs: (options.redisTimeoutSeconds ?? 60) * 1000,
@@ -100,7 +109,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
       const spent = new Map<string, number>();
       const job = (trial: Trial) => ({
         name: trial.id,
-        data: { trial, sweepId: run.sweepId, metric: run.metric ?? '', direction: run.direction ?? 'max', models } satisfies TrialJobData,
+        data: { trial, sweepId: run.sweepId, metric: run.metric ?? '', direction: run.direction ?? 'max', models, artifacts } satisfies TrialJobData,
         opts: {
           jobId: trial.id,
           attempts: attempts - (spent.get(trial.id) ?? 0),
@@ -127,7 +136,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
           let gotModel = false;
           for (const m of result.artifacts ?? []) {
             if (m.kind === 'model' && !keepModel) continue;
-            await guard(downloadArtifact(redis, keys, m, staging));
+            await guard(downloadArtifact(store, m, staging));
             gotModel ||= m.kind === 'model';
           }
           const local = localResult(result, target);
@@ -138,7 +147,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
             if (!best || value !== best.value) best = { id: result.id, value };
             await guard(redis.set(keys.best, String(value)));
           }
-          for (const m of result.artifacts ?? []) await guard(deleteUpload(redis, keys, m.uploadId));
+          for (const m of result.artifacts ?? []) await guard(store.remove(m.uploadId));
           return local;
         } catch (e) {
           await rm(staging, { recursive: true, force: true });
@@ -265,7 +274,8 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
           void queue.disconnect().catch(() => {});
         } else {
           await redis.srem(keys.active, run.sweepId).catch(() => {});
-          await deleteAllUploads(redis, keys).catch(() => {});
+          await store.removeAll().catch(() => {});
+          await redis.del(keys.best).catch(() => {});
           if (!options.keepJobs) await queue.obliterate({ force: true }).catch(() => {});
           await queue.close().catch(() => {});
         }

@@ -6,6 +6,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { artifactKind, listFiles, uploadArtifact } from './artifacts.js';
 import { TrialProcessPool } from './child.js';
+import { openChunkStore } from './chunk-store.js';
 import { executeTrial, trialDir } from './harness.js';
 import { SAFE_ID, type TrialJobData, type WorkerResult, parseUntrusted, trialJobSchema } from './job-schema.js';
 import { DEFAULT_PREFIX, type RedisConnection, bullConnection, pingRedis, queueName, redisOptions, sweepKeys } from './queue-shared.js';
@@ -87,9 +88,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   /** Uploads what a trial left in its scratch folder; returns the manifests to report. */
   const upload = async (data: TrialJobData, result: TrialResult, runDir: string, attempt: number, signal: AbortSignal) => {
     const keys = sweepKeys(prefix, data.sweepId);
+    const store = await openChunkStore(data.artifacts, redis, keys, data.sweepId);
     const files = await listFiles(runDir);
     const label = `${data.trial.id}.${attempt}`;
-    const common = { redis, keys, root: runDir, label, signal, guard, ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) };
+    const common = { store, root: runDir, label, signal, guard, ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) };
     const manifests = [await uploadArtifact({ ...common, kind: 'results', files: files.filter((f) => artifactKind(f) === 'results') })];
     const models = files.filter((f) => artifactKind(f) === 'model');
     if (models.length && result.status === 'completed' && data.models !== 'none') {

@@ -12,6 +12,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { downloadArtifact, listFiles, uploadArtifact } from './artifacts.js';
+import { redisChunkStore } from './chunk-store.js';
 import { artifactManifestSchema, parseUntrusted, trialJobSchema } from './job-schema.js';
 import { pingRedis, queueName, startWorker, sweepKeys } from './index.js';
 
@@ -122,24 +123,25 @@ describe.skipIf(!reachable)('on a real Redis', () => {
     try {
       const files = await listFiles(src);
       expect(files).toEqual(['empty.txt', 'result.json', 'run/model/w.bin']);
-      const manifest = await uploadArtifact({ redis, keys, root: src, files, kind: 'results', label: 'trial-000.1', chunkBytes: 4096 });
+      const store = redisChunkStore(redis, keys);
+      const manifest = await uploadArtifact({ store, root: src, files, kind: 'results', label: 'trial-000.1', chunkBytes: 4096 });
       expect(manifest.chunks.map((c) => c.bytes)).toEqual([4096, 4096, 10_011 - 8192]);
       const whole = await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-'));
-      await downloadArtifact(redis, keys, manifest, whole);
+      await downloadArtifact(store, manifest, whole);
       expect(await listFiles(whole)).toEqual(files);
       expect((await readFile(join(whole, 'run', 'model', 'w.bin'))).equals(big)).toBe(true);
       expect(await readFile(join(whole, 'result.json'), 'utf8')).toBe('{"ok":true}');
 
       // Changed in Redis: the chunk's checksum catches it.
       await redis.lset(keys.upload(manifest.uploadId), 1, Buffer.alloc(4096, 8));
-      const changed = await downloadArtifact(redis, keys, manifest, await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-'))).catch((e: unknown) => e);
+      const changed = await downloadArtifact(store, manifest, await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-'))).catch((e: unknown) => e);
       expect(isTfpipeError(changed, 'E_DATA')).toBe(true);
       expect((changed as Error).message).toMatch(/chunk 2 of 3 does not match its checksum/);
 
       // A chunk short (an upload that never finished): refused before anything is read.
       await redis.rpop(keys.upload(manifest.uploadId));
       const dst = await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-'));
-      await expect(downloadArtifact(redis, keys, manifest, dst)).rejects.toThrow(/is incomplete: Redis holds 2 of its 3 chunks/);
+      await expect(downloadArtifact(store, manifest, dst)).rejects.toThrow(/is incomplete: redis holds 2 of its 3 chunks/);
       expect(await readdir(dst)).toEqual([]);
     } finally {
       await redis.quit();

@@ -47,6 +47,7 @@ interface SweepOpts {
   namespace?: string;
   models?: string;
   redisTimeout?: string;
+  artifacts?: string;
 }
 
 export async function sweepCommand(file: string | undefined, opts: SweepOpts): Promise<void> {
@@ -90,7 +91,13 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
   let summary: SweepSummary;
   try {
     summary = opts.queue
-      ? await runSweepOnQueue({ ...common, connection: opts.queue, models, ...(redisTimeoutSeconds ? { redisTimeoutSeconds } : {}) })
+      ? await runSweepOnQueue({
+          ...common,
+          connection: opts.queue,
+          models,
+          ...(redisTimeoutSeconds ? { redisTimeoutSeconds } : {}),
+          ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
+        })
       : await runSweepLocally({ ...common, runner: trialRunnerRef(), ...(opts.parallel ? { parallel: opts.parallel } : {}) });
   } finally {
     process.off('SIGINT', onSignal);
