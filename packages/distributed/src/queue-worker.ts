@@ -179,7 +179,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         for (const id of active) attach(id);
         for (const id of [...workers.keys()]) if (!active.has(id)) void detach(id);
       } catch (e) {
-        logger.warn(`${name}: cannot list sweeps: ${(e as Error).message}`);
+        if (!watch.failed) logger.warn(`${name}: cannot list sweeps: ${(e as Error).message}`);
       }
     };
     await discover();
