@@ -135,8 +135,14 @@ export async function downloadArtifact(store: ChunkStore, manifest: ArtifactMani
   };
   for (const file of manifest.files) {
     const full = inside(dir, file.path);
-    await mkdir(resolve(full, '..'), { recursive: true });
-    const handle: FileHandle = await open(full, 'wx');
+    let handle: FileHandle;
+    try {
+      await mkdir(resolve(full, '..'), { recursive: true });
+      handle = await open(full, 'wx');
+    } catch (e) {
+      // A path that is both a file and a folder (`a` and `a/b`), or one the disk refuses: this artifact is unusable.
+      throw new TfpipeError('E_DATA', `${where}: cannot write ${file.path}: ${(e as Error).message}`, { cause: e });
+    }
     const hash = createHash('sha256');
     try {
       let left = file.bytes;

@@ -132,6 +132,10 @@ describe.skipIf(!reachable)('on a real Redis', () => {
       expect((await readFile(join(whole, 'run', 'model', 'w.bin'))).equals(big)).toBe(true);
       expect(await readFile(join(whole, 'result.json'), 'utf8')).toBe('{"ok":true}');
 
+      // A manifest whose paths are a file and a folder at once is refused as bad data (the trial would run again).
+      const clash = { ...manifest, files: [{ path: 'a', bytes: 0, sha256: sha('') }, { path: 'a/b', bytes: manifest.bytes, sha256: sha('') }] };
+      await expect(downloadArtifact(store, clash, await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-')))).rejects.toThrow(/cannot write a\/b/);
+
       // Changed in Redis: the chunk's checksum catches it.
       await redis.lset(keys.upload(manifest.uploadId), 1, Buffer.alloc(4096, 8));
       const changed = await downloadArtifact(store, manifest, await mkdtemp(join(tmpdir(), 'tfpipe-art-dst-'))).catch((e: unknown) => e);
