@@ -90,4 +90,18 @@ describe('pipeline sweep', () => {
     expect(job.spec).toMatchObject({ completions: 2, completionMode: 'Indexed' });
     expect(docs.some((d) => d.kind === 'ConfigMap')).toBe(true);
   }, 60_000);
+
+  it('with --queue, emits a pool of queue workers with no volume, and says where pods read the data', async () => {
+    const dir = join(tmp, 'k8s-pool');
+    const r = await pipeline(['sweep', fixture, '--emit', 'k8s', '--queue', 'redis://redis.ml:6379', '--out', dir, '--image', 'registry.example/tfpipe:1']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (await readdir(dir)).find((f) => f.endsWith('.job.yaml'))!;
+    const docs = parseAllDocuments(await readFile(join(dir, file), 'utf8')).map((d) => d.toJS() as { kind: string; spec: Record<string, unknown> });
+    expect(docs.map((d) => d.kind)).toEqual(['Job']);
+    expect(JSON.stringify(docs[0])).not.toMatch(/volume/i);
+    expect(JSON.stringify(docs[0])).toContain('"--exit-when-done"');
+    // The fixture names a file on this machine: the emit says so, and how the coordinator is started.
+    expect(r.stdout).toMatch(/data: data\.source\.path = \/.*iris\.csv \(a path on this machine: pods must have it at this path/);
+    expect(r.stdout).toMatch(/then run the coordinator: pipeline sweep .*iris-sweep\.yaml --queue redis:\/\/redis\.ml:6379 --out .*e2e-sweep-sweep-/);
+  }, 60_000);
 });

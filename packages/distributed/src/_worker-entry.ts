@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       'redis-timeout': { type: 'string' },
       'chunk-bytes': { type: 'string' },
       'keep-scratch': { type: 'boolean' },
+      'exit-when-done': { type: 'boolean' },
       trial: { type: 'string' },
       'sweep-dir': { type: 'string' },
       summary: { type: 'string' },
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
       ...(values['redis-timeout'] ? { redisTimeoutSeconds: num(values['redis-timeout'])! } : {}),
       ...(values['chunk-bytes'] ? { chunkBytes: num(values['chunk-bytes'])! } : {}),
       ...(values['keep-scratch'] ? { keepScratch: true } : {}),
+      ...(values['exit-when-done'] ? { exitWhenDone: true } : {}),
       logger: stderrLogger,
     });
     // Tests and supervisors wait for this line before they hand out work.

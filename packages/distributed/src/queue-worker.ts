@@ -43,6 +43,12 @@ export interface StartWorkerOptions {
   redisTimeoutSeconds?: number;
   /** Size of the chunks uploads are cut into (bytes, default 1 MiB). */
   chunkBytes?: number;
+  /**
+   * With `queue`: close (and resolve `closed`) once that sweep has ended: it left the sweeps set after being in
+   * it, or its summary in Redis says it ended. For worker pools that should finish with their sweep (a
+   * Kubernetes Job); not for halving, whose sweep leaves the set between rungs.
+   */
+  exitWhenDone?: boolean;
 }
 
 export interface WorkerHandle {
@@ -218,6 +224,30 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     await close(true).catch(() => {});
     fail(e);
   });
+
+  // Checked only once close() and finish() exist.
+  if (options.queue && options.exitWhenDone) {
+    const id: string = options.queue;
+    const keys = sweepKeys(prefix, id);
+    let seen = false;
+    const check = async () => {
+      try {
+        const [queued, summary] = await guard(Promise.all([redis.sismember(keys.active, id), redis.get(keys.summary)]));
+        const status = summary ? (JSON.parse(summary) as { status?: string }).status : undefined;
+        seen ||= queued === 1;
+        if ((seen && queued === 0) || (status && status !== 'running')) {
+          logger.info(`${name}: sweep ${id} has ended; stopping`);
+          await close();
+          finish();
+          return;
+        }
+      } catch (e) {
+        if (!watch.failed) logger.warn(`${name}: cannot read the state of sweep ${id}: ${(e as Error).message}`);
+      }
+      if (!closed) poll = setTimeout(() => void check(), options.pollMs ?? 1000);
+    };
+    await check();
+  }
 
   return {
     name,

@@ -37,12 +37,12 @@ interface SpawnedWorker {
 }
 
 /** A real worker process running the package's worker entry, as `pipeline worker` will, in an empty folder of its own. */
-async function spawnWorker(name: string, { prefix = PREFIX, env = {} as NodeJS.ProcessEnv } = {}): Promise<SpawnedWorker> {
+async function spawnWorker(name: string, { prefix = PREFIX, env = {} as NodeJS.ProcessEnv, extra = [] as string[] } = {}): Promise<SpawnedWorker> {
   const entry = workerEntryPath();
   const scratch = await mkdtemp(join(tmpdir(), `tfpipe-worker-${name}-`));
   const args = ['worker', '--queue', REDIS, '--prefix', prefix, '--runner', QUADRATIC, '--name', name, '--scratch', scratch, '--keep-scratch'];
   // Short enough to keep the test quick, long enough that a loaded 2-core machine does not lose locks.
-  args.push('--lock-duration', '3000', '--stalled-interval', '1000', '--poll-ms', '150', '--chunk-bytes', '65536');
+  args.push('--lock-duration', '3000', '--stalled-interval', '1000', '--poll-ms', '150', '--chunk-bytes', '65536', ...extra);
   const proc = spawn(process.execPath, [...childExecArgv(entry), entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   return new Promise((resolve, reject) => {
@@ -210,6 +210,36 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
     expect((await readdir(join(sweepDir, 'trials'))).sort()).toEqual(['trial-000', 'trial-001']);
     // The dead worker's chunks were deleted at the end too.
     expect(await uploadKeys(prefix)).toEqual([]);
+  });
+
+  it('a worker bound to one sweep with --exit-when-done ends with it (a Kubernetes worker pool), and one started later exits at once', async () => {
+    const prefix = `${PREFIX}-pool`;
+    const sweepDir = join(await mkdtemp(join(tmpdir(), 'tfpipe-queue-')), 'pool-sweep-1');
+    const exitCode = (w: SpawnedWorker) => new Promise<number | null>((r) => (w.proc.exitCode !== null ? r(w.proc.exitCode) : w.proc.once('exit', (c) => r(c))));
+    const pool = await spawnWorker('p1', { prefix, extra: ['--sweep', 'pool-sweep-1', '--exit-when-done'] });
+    workers.push(pool);
+    const ended = exitCode(pool);
+    const summary = await runSweepOnQueue({
+      connection: REDIS,
+      prefix,
+      ...fast,
+      config: base,
+      sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0.1, 0.5] } },
+      sweepDir,
+    });
+    expect(summary.trials.map((r) => [r.status, r.worker])).toEqual([
+      ['completed', 'p1'],
+      ['completed', 'p1'],
+    ]);
+    expect(await ended).toBe(0);
+    expect(pool.output()).toMatch(/sweep pool-sweep-1 has ended; stopping/);
+    const late = await spawnWorker('p2', { prefix, extra: ['--sweep', 'pool-sweep-1', '--exit-when-done'] }).catch((e: Error) => e);
+    // It may end before or after saying it is ready; either way it ends by itself, with 0.
+    if (late instanceof Error) expect(late.message).toMatch(/worker p2 exited with 0/);
+    else {
+      workers.push(late);
+      expect(await exitCode(late)).toBe(0);
+    }
   });
 
   it('retries a failing trial, and fails the sweep clearly when retries run out', async () => {

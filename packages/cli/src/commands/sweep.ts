@@ -67,7 +67,8 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
       { config: raw, sweep },
       {
         image: opts.image ?? 'tfpipe:latest',
-        sharedVolume: opts.volume ?? 'tfpipe-runs',
+        // With --queue: a pool of queue workers, no volume (issue 21); else one pod per trial on the volume.
+        ...(opts.queue ? { workers: { queue: opts.queue } } : { sharedVolume: opts.volume ?? 'tfpipe-runs' }),
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
         format,
         sweepId,
@@ -75,6 +76,12 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
       },
     );
     process.stdout.write(`wrote ${out.file ?? sweepDir} (${out.trials.length} trials, ${out.manifests.length} manifests)\n`);
+    // Say where the pods will read data from, and which locations only this machine has.
+    const reach = { url: 'a URL: every pod reads it', volume: 'on the volume the manifest mounts', local: 'a path on this machine: pods must have it at this path (in the image), else use an https:// URL' };
+    for (const d of out.data) process.stdout.write(`data: ${d.path} = ${d.value} (${reach[d.reach]})\n`);
+    if (opts.queue) {
+      process.stdout.write(`then run the coordinator: pipeline sweep ${file} --queue ${opts.queue} --out ${join(base.output.dir, out.sweepId)}\n`);
+    }
     return;
   }
 

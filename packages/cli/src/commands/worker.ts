@@ -1,4 +1,4 @@
-import { consoleLogger } from '@tfpipe/core';
+import { TfpipeError, consoleLogger } from '@tfpipe/core';
 import { startWorker } from '@tfpipe/distributed';
 import { redisTimeoutOption, trialRunnerRef } from './sweep.js';
 
@@ -9,9 +9,11 @@ interface WorkerOpts {
   scratch?: string;
   keepScratch?: boolean;
   redisTimeout?: string;
+  exitWhenDone?: boolean;
 }
 
 export async function workerCommand(opts: WorkerOpts): Promise<void> {
+  if (opts.exitWhenDone && !opts.sweep) throw new TfpipeError('E_USAGE', '--exit-when-done needs --sweep <id> (the sweep whose end ends this worker)');
   const redisTimeoutSeconds = redisTimeoutOption(opts.redisTimeout);
   const worker = await startWorker({
     connection: opts.queue,
@@ -21,6 +23,7 @@ export async function workerCommand(opts: WorkerOpts): Promise<void> {
     ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
     ...(opts.keepScratch ? { keepScratch: true } : {}),
     ...(redisTimeoutSeconds ? { redisTimeoutSeconds } : {}),
+    ...(opts.exitWhenDone ? { exitWhenDone: true } : {}),
     logger: consoleLogger,
   });
   process.stderr.write(`worker ${worker.name} waiting for trials on ${opts.queue}, running them in ${worker.scratchDir} (Ctrl-C to stop)\n`);
