@@ -170,13 +170,26 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const detach = async (sweepId: string) => {
     const w = workers.get(sweepId);
     workers.delete(sweepId);
+    // Closed while still connecting, a BullMQ worker reports the closed connection as an unhandled error.
+    await w?.waitUntilReady().catch(() => {});
     await w?.close();
   };
 
   let poll: NodeJS.Timeout | undefined;
   let closed = false;
-  if (options.queue) attach(options.queue);
-  else {
+  // With exitWhenDone: the sweep has ended if it left the sweeps set after being in it, or its summary says so.
+  let seen = false;
+  const sweepEnded = async (): Promise<boolean> => {
+    const keys = sweepKeys(prefix, options.queue!);
+    const [queued, summary] = await guard(Promise.all([redis.sismember(keys.active, options.queue!), redis.get(keys.summary)]));
+    const status = summary ? (JSON.parse(summary) as { status?: string }).status : undefined;
+    seen ||= queued === 1;
+    return (seen && queued === 0) || (status !== undefined && status !== 'running');
+  };
+  if (options.queue) {
+    // One that ended before this worker started is not attached at all (nothing to take, nothing to close).
+    if (!(options.exitWhenDone && (await sweepEnded().catch(() => false)))) attach(options.queue);
+  } else {
     const keys = sweepKeys(prefix, '');
     const discover = async () => {
       try {
@@ -210,6 +223,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     await Promise.all(
       [...workers.entries()].map(async ([id, w]) => {
         workers.delete(id);
+        // A BullMQ worker closed while it still connects reports the closed connection as an unhandled error.
+        if (!force) await w.waitUntilReady().catch(() => {});
         await w.close(force);
       }),
     );
@@ -225,24 +240,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     fail(e);
   });
 
-  // Checked only once close() and finish() exist.
+  // A worker bound to one sweep that must end with it: checked every pollMs (and once before attaching, above).
   if (options.queue && options.exitWhenDone) {
-    const id: string = options.queue;
-    const keys = sweepKeys(prefix, id);
-    let seen = false;
     const check = async () => {
       try {
-        const [queued, summary] = await guard(Promise.all([redis.sismember(keys.active, id), redis.get(keys.summary)]));
-        const status = summary ? (JSON.parse(summary) as { status?: string }).status : undefined;
-        seen ||= queued === 1;
-        if ((seen && queued === 0) || (status && status !== 'running')) {
-          logger.info(`${name}: sweep ${id} has ended; stopping`);
+        if (await sweepEnded()) {
+          logger.info(`${name}: sweep ${options.queue} has ended; stopping`);
           await close();
           finish();
           return;
         }
       } catch (e) {
-        if (!watch.failed) logger.warn(`${name}: cannot read the state of sweep ${id}: ${(e as Error).message}`);
+        if (!watch.failed) logger.warn(`${name}: cannot read the state of sweep ${options.queue}: ${(e as Error).message}`);
       }
       if (!closed) poll = setTimeout(() => void check(), options.pollMs ?? 1000);
     };

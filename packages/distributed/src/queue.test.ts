@@ -238,7 +238,8 @@ describe.skipIf(!reachable)('BullMQ executor on a real Redis', () => {
     if (late instanceof Error) expect(late.message).toMatch(/worker p2 exited with 0/);
     else {
       workers.push(late);
-      expect(await exitCode(late)).toBe(0);
+      const code = await exitCode(late);
+      expect(code, late.output()).toBe(0);
     }
   });
 
