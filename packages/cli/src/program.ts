@@ -100,8 +100,12 @@ export function createProgram(): Command {
     .option('--out <dir>', 'sweep directory (default: <runs>/<name>-sweep-<time>)')
     .option('--timeout <seconds>', 'give up after this long', (v) => Number.parseInt(v, 10))
     .option('--image <image>', 'with --emit: the container image that has the pipeline CLI', 'tfpipe:latest')
-    .option('--volume <claim>', 'with --emit: a ReadWriteMany PersistentVolumeClaim for the sweep directory', 'tfpipe-runs')
+    .option('--volume <claim>', 'with --emit (without --queue): a ReadWriteMany PersistentVolumeClaim for the sweep directory', 'tfpipe-runs')
     .option('--namespace <ns>', 'with --emit: the Kubernetes namespace')
+    // Queue options (issue 21): the workers send trial files back through Redis.
+    .option('--models <which>', 'with --queue: model folders the workers send back: best | all | none', 'best')
+    .option('--redis-timeout <seconds>', 'with --queue: fail once Redis has been unreachable this long', '60')
+    .option('--artifacts <location>', 'with --queue: where workers put trial files: redis | s3://bucket/prefix (AWS_* variables)', 'redis')
     .action(async (config: string | undefined, opts) => (await import('./commands/sweep.js')).sweepCommand(config, opts));
   sweep
     .command('status')
@@ -123,6 +127,11 @@ export function createProgram(): Command {
     .requiredOption('--queue <redis-url>', 'the Redis the sweep enqueues on')
     .option('--concurrency <n>', 'trials at once', (v) => Number.parseInt(v, 10), 1)
     .option('--sweep <id>', 'work on this sweep only (default: every sweep queued)')
+    // Issue 21: trials run in a local folder; their files go back through Redis.
+    .option('--scratch <dir>', 'local folder trials run in (default: a new temporary folder)')
+    .option('--keep-scratch', 'keep each trial\'s files in the scratch folder after sending them')
+    .option('--redis-timeout <seconds>', 'stop, exit 1, once Redis has been unreachable this long', '60')
+    .option('--exit-when-done', 'with --sweep: exit 0 once that sweep has ended (worker pools: sweep --emit k8s --queue)')
     .action(async (opts) => (await import('./commands/worker.js')).workerCommand(opts));
 
   const runs = program.command('runs').description('list, show and compare run directories');

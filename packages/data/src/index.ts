@@ -5,6 +5,7 @@ export { sourceSchema, sourceSchemaFor, createSourceRegistry, openSource } from 
 export type { OpenSourceOptions, SourceConfig } from './registry.js';
 export type { SourceEntry, SourceRegistry } from './source.js';
 export { makeSource, checkSelect, resolveExisting } from './source.js';
+export { fetchToCache, isRemotePath, dataCacheDir } from './remote.js';
 export { RowErrors, describeProblem } from './problems.js';
 export { columnTypeSchema, parseNumber, DEFAULT_MISSING } from './columns.js';
 export type { ColumnType } from './columns.js';

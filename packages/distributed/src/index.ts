@@ -47,8 +47,8 @@ export { pingRedis, redisOptions, queueName, sweepKeys, DEFAULT_PREFIX } from '.
 export type { RedisConnection } from './queue-shared.js';
 
 // Kubernetes manifests
-export { emitKubernetes, validateManifest, kubeName, TRIALS_MOUNT } from './kubernetes.js';
-export type { EmitKubernetesOptions, EmittedManifests } from './kubernetes.js';
+export { emitKubernetes, validateManifest, kubeName, dataLocations, TRIALS_MOUNT } from './kubernetes.js';
+export type { EmitKubernetesOptions, EmittedManifests, DataLocation } from './kubernetes.js';
 
 // Status, summary, plot
 export { sweepStatusFromDir, formatSweepTable, overlayResults } from './status.js';

@@ -12,6 +12,7 @@ const PATH_FIELDS = ['path', 'images', 'labels', 'dir'] as const;
  */
 export function absolutizeDataPaths<T>(raw: T, baseDir: string, options: { keepUnresolvedNpm?: boolean } = {}): T {
   const abs = (p: string): string => {
+    if (/^https?:\/\//i.test(p)) return p; // a URL is the same everywhere (the data package downloads it)
     if (!p.startsWith('npm:') || !options.keepUnresolvedNpm) return resolveDataPath(p, baseDir);
     try {
       return resolveDataPath(p, baseDir);
