@@ -1,0 +1,15 @@
+export { forwardOf, resolveTargets, pickTarget } from './forward.js';
+export type { Explainable, Forward, Inputs, Target, TargetOptions } from './forward.js';
+export { allLayers, findLayer, lastConvLayer, embeddingFor } from './hooks.js';
+export { quadrature, gaussLegendre, INTEGRATION_METHODS } from './quadrature.js';
+export type { IntegrationMethod, Quadrature } from './quadrature.js';
+export { baselineFor, gaussianBlur, trainingMean, BASELINE_KINDS } from './baselines.js';
+export type { BaselineKind, BaselineOptions } from './baselines.js';
+export { integratedGradients, disposeAttributions } from './integrated-gradients.js';
+export type { Attributions, IntegratedGradientsOptions } from './integrated-gradients.js';
+export { saliency, smoothGrad } from './saliency.js';
+export type { GradientMap, SaliencyOptions, SmoothGradOptions } from './saliency.js';
+export { gradCam } from './grad-cam.js';
+export type { GradCamOptions, GradCamResult } from './grad-cam.js';
+export { permutationImportance } from './permutation.js';
+export type { ColumnImportance, PermutationImportance, PermutationOptions } from './permutation.js';
