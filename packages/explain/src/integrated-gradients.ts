@@ -190,7 +190,7 @@ export function integratedGradients(
       delta.push(d);
       gap.push(d === 0 ? 0 : d / Math.abs(fx - fb));
 
-      sums.forEach((t) => t.dispose());
+      tf.dispose(sums);
       points.forEach((p, j) => {
         if (p.layer) {
           end[j]!.dispose();
@@ -198,18 +198,18 @@ export function integratedGradients(
           zeroIds[p.name]!.dispose();
         } else start[j]!.dispose();
       });
-      Object.values(xi).forEach((t) => t.dispose());
+      tf.dispose(Object.values(xi));
     }
   } catch (e) {
-    for (const list of Object.values(perExample)) list.forEach((t) => t.dispose());
+    for (const list of Object.values(perExample)) tf.dispose(list);
     throw e;
   } finally {
-    Object.values(baselines).forEach((t) => t.dispose());
+    tf.dispose(Object.values(baselines));
   }
   const attributions: Record<string, tf.Tensor> = {};
   for (const [name, list] of Object.entries(perExample)) {
     attributions[name] = list.length === 1 ? list[0]! : tf.concat(list, 0);
-    if (list.length > 1) list.forEach((t) => t.dispose());
+    if (list.length > 1) tf.dispose(list);
   }
   return { attributions, targets, outputs, baselineOutputs, delta, gap };
 }

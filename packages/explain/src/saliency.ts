@@ -62,7 +62,7 @@ export function saliency(model: Explainable, x: Inputs, options: SaliencyOptions
   const g = gradients(forward, inputs, targets);
   if (options.abs === false) return { attributions: g, targets };
   const attributions = Object.fromEntries(Object.entries(g).map(([n, t]) => [n, tf.abs(t)]));
-  Object.values(g).forEach((t) => t.dispose());
+  tf.dispose(Object.values(g));
   return { attributions, targets };
 }
 
@@ -114,8 +114,8 @@ export function smoothGrad(model: Explainable, x: Inputs, options: SmoothGradOpt
     for (const t of [...Object.values(sums), ...Object.values(noisy), ...Object.values(g)]) t.dispose();
     sums = next;
   }
-  Object.values(sigmas).forEach((t) => t.dispose());
+  tf.dispose(Object.values(sigmas));
   const attributions = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.div(sums[n]!, samples)])));
-  Object.values(sums).forEach((t) => t.dispose());
+  tf.dispose(Object.values(sums));
   return { attributions, targets };
 }
