@@ -17,6 +17,11 @@ export interface TargetOptions {
   target?: Target;
   /** For a model with several outputs, the output's name. */
   output?: string;
+  /**
+   * Explain the output layer's logits (before its sigmoid or softmax) instead of the probabilities. A saturated
+   * sigmoid makes the path integrand a narrow spike; its logit is smooth, so IG needs far fewer steps.
+   */
+  logits?: boolean;
 }
 
 /** A model reduced to one forward function over named inputs, with its input names in order. */
@@ -37,7 +42,7 @@ function inputNames(model: tfl.LayersModel): string[] {
 export const SINGLE_INPUT = 'input';
 
 /** Wraps a model (or function) into a `Forward` whose output is the chosen output, rank 2 [batch, k]. */
-export function forwardOf(model: Explainable, output?: string): Forward {
+export function forwardOf(model: Explainable, output?: string, logits = false): Forward {
   if (typeof model === 'function') {
     return { names: [], run: (inputs) => toRank2(model(inputs)) };
   }
@@ -54,21 +59,48 @@ export function forwardOf(model: Explainable, output?: string): Forward {
       hint: `pass output: ${list(outputNames)}`,
     });
   }
+  const head = logits ? logitLayer(model, index) : undefined;
+  const plain = (inputs: Record<string, tf.Tensor>): tf.Tensor => {
+    const ordered = names.map((n) => {
+      const t = inputs[n];
+      if (!t) throw new TfpipeError('E_USAGE', `explain: missing input "${n}"; the model takes ${list(names)}`);
+      return t;
+    });
+    const out = model.apply(ordered.length === 1 ? ordered[0]! : ordered, { training: false }) as
+      | tf.Tensor
+      | tf.Tensor[];
+    return toRank2(Array.isArray(out) ? out[index]! : out);
+  };
   return {
     names,
     model,
-    run(inputs) {
-      const ordered = names.map((n) => {
-        const t = inputs[n];
-        if (!t) throw new TfpipeError('E_USAGE', `explain: missing input "${n}"; the model takes ${list(names)}`);
-        return t;
-      });
-      const out = model.apply(ordered.length === 1 ? ordered[0]! : ordered, { training: false }) as
-        | tf.Tensor
-        | tf.Tensor[];
-      return toRank2(Array.isArray(out) ? out[index]! : out);
-    },
+    run: (inputs) => (head ? withLinearActivation(head, () => plain(inputs)) : plain(inputs)),
   };
+}
+
+type WithActivation = { activation?: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string } };
+
+/** The output layer whose activation is dropped for `logits: true`: it must end in a sigmoid or softmax. */
+function logitLayer(model: tfl.LayersModel, index: number): WithActivation {
+  const layer = model.outputLayers[index] as unknown as WithActivation & { name: string };
+  const kind = layer.activation?.getClassName();
+  if (kind !== 'sigmoid' && kind !== 'softmax') {
+    throw new TfpipeError(
+      'E_USAGE',
+      `explain: logits needs an output layer ending in sigmoid or softmax; "${layer.name}" has ${kind ?? 'no activation'}`,
+    );
+  }
+  return layer;
+}
+
+function withLinearActivation<T>(layer: WithActivation, fn: () => T): T {
+  const saved = layer.activation!;
+  layer.activation = { apply: (x) => x, getClassName: () => 'linear' };
+  try {
+    return fn();
+  } finally {
+    layer.activation = saved;
+  }
 }
 
 function toRank2(t: tf.Tensor): tf.Tensor {

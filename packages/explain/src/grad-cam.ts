@@ -26,7 +26,7 @@ export interface GradCamResult {
  * feature maps A of a convolution.
  */
 export function gradCam(model: tfl.LayersModel, x: Inputs, options: GradCamOptions = {}): GradCamResult {
-  const forward = forwardOf(model, options.output);
+  const forward = forwardOf(model, options.output, options.logits);
   const inputs = namedInputs(forward, x);
   const targets = resolveTargets(forward, inputs, options.target);
   const layer = options.layer !== undefined ? findLayer(model, options.layer) : lastConvLayer(model);

@@ -30,6 +30,12 @@ export interface IntegratedGradientsOptions extends TargetOptions, BaselineOptio
    * layer per input here. The baseline there is the layer's output for an all-padding (id 0) sequence.
    */
   layers?: Record<string, string>;
+  /**
+   * Baseline of token inputs at their layer: `zeros` (default) a zero vector per token; `pad` the layer's output for
+   * an all-padding sequence (id 0). A masked padding embedding is never trained, so `pad` is an arbitrary point
+   * for models with `maskZero`.
+   */
+  tokenBaseline?: 'pad' | 'zeros';
 }
 
 /** Attributions, one tensor per input of the same shape (token inputs: one value per token), plus checks. */
@@ -84,7 +90,7 @@ export function integratedGradients(
   x: Inputs,
   options: IntegratedGradientsOptions = {},
 ): Attributions {
-  const forward = forwardOf(model, options.output);
+  const forward = forwardOf(model, options.output, options.logits);
   const inputs = namedInputs(forward, x);
   const targets = resolveTargets(forward, inputs, options.target);
   const points = pointsOf(forward, inputs, options.layers);
@@ -124,7 +130,11 @@ export function integratedGradients(
       for (const p of points) {
         if (p.layer) {
           end.push(captured!.outputs[li]!);
-          start.push(capturedBase!.outputs[li]!);
+          const base = capturedBase!.outputs[li]!;
+          if (options.tokenBaseline !== 'pad') {
+            start.push(tf.zerosLike(base));
+            base.dispose();
+          } else start.push(base);
           li++;
         } else {
           end.push(xi[p.name]!);

@@ -55,7 +55,7 @@ function gradients(forward: Forward, inputs: Record<string, tf.Tensor>, targets:
 
 /** Vanilla gradient saliency: ∂f_target/∂x per input (absolute value by default). */
 export function saliency(model: Explainable, x: Inputs, options: SaliencyOptions = {}): GradientMap {
-  const forward = forwardOf(model, options.output);
+  const forward = forwardOf(model, options.output, options.logits);
   const inputs = namedInputs(forward, x);
   floatInputs(inputs, 'saliency');
   const targets = resolveTargets(forward, inputs, options.target);
@@ -71,7 +71,7 @@ export function saliency(model: Explainable, x: Inputs, options: SaliencyOptions
  * of each example. The absolute value is taken per sample before averaging unless `abs: false`.
  */
 export function smoothGrad(model: Explainable, x: Inputs, options: SmoothGradOptions = {}): GradientMap {
-  const forward = forwardOf(model, options.output);
+  const forward = forwardOf(model, options.output, options.logits);
   const inputs = namedInputs(forward, x);
   floatInputs(inputs, 'smoothGrad');
   const targets = resolveTargets(forward, inputs, options.target);
