@@ -154,7 +154,7 @@ describe('integrated gradients: closed forms', () => {
       [5, 5, 3, 1, 2],
     ];
     const x = tf.tensor2d(tokens, undefined, 'int32');
-    const r = integratedGradients(model, x, { steps: 8 });
+    const r = integratedGradients(model, x, { steps: 8, tokenBaseline: 'pad' });
     expect(r.attributions.text!.shape).toEqual([2, len]);
     const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
     const expected = tokens.map((row) => row.map((t) => dot(w, E[t]!.map((v, d) => v - E[0]![d]!)) / len));
@@ -162,7 +162,10 @@ describe('integrated gradients: closed forms', () => {
     // A padding token (id 0) is the baseline: attribution exactly 0.
     expect(r.attributions.text!.arraySync() as number[][]).toSatisfy((a: number[][]) => a[0]![3] === 0);
     for (const d of r.delta) expect(d).toBeLessThan(1e-5);
-    disposeAttributions(r);
+    // The default token baseline is a zero vector: attribution w · E[t] / len.
+    const z = integratedGradients(model, x, { steps: 8 });
+    expectTensorsClose(z.attributions.text!, tf.tensor2d(tokens.map((row) => row.map((t) => dot(w, E[t]!) / len))), 1e-5, 1e-4);
+    [r, z].forEach(disposeAttributions);
     x.dispose();
   });
 
