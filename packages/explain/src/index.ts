@@ -13,3 +13,7 @@ export { gradCam } from './grad-cam.js';
 export type { GradCamOptions, GradCamResult } from './grad-cam.js';
 export { permutationImportance } from './permutation.js';
 export type { ColumnImportance, PermutationImportance, PermutationOptions } from './permutation.js';
+export { explainSchema, EXPLAIN_METHODS } from './schema.js';
+export type { ExplainConfig, ExplainInput, ExplainMethod } from './schema.js';
+export { explainRows, selectExamples, vocabularies } from './explain-rows.js';
+export type { ExampleExplanation, Explanation, ExplainRowsOptions } from './explain-rows.js';
