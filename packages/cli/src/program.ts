@@ -56,6 +56,17 @@ export function createProgram(): Command {
     .action(async (runDir: string, opts) => (await import('./commands/evaluate.js')).evaluateCommand(runDir, opts));
 
   program
+    .command('explain')
+    .description('explain a saved run: attributions per column, token or pixel; permutation importance for a pipeline YAML')
+    .argument('<run-dir>', 'a run directory')
+    .requiredOption('--input <path>', 'CSV, JSONL or JSON rows (no labels needed), or a pipeline YAML (its test split)')
+    .option('--out <dir>', 'writes explanations.jsonl, images/*.png and importance.json here', 'explanations')
+    .option('--methods <list>', 'comma-separated: permutation, integrated-gradients, grad-cam')
+    .option('--examples <n>', 'examples to explain one by one', (v) => Number.parseInt(v, 10))
+    .option('--steps <n>', 'integrated-gradients steps', (v) => Number.parseInt(v, 10))
+    .action(async (runDir: string, opts) => (await import('./commands/explain.js')).explainCommand(runDir, opts));
+
+  program
     .command('serve')
     .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
     .argument('<run-dir>', 'a run directory')

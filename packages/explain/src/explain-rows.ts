@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, type Logger, type StreamingMetric, silentLogger, type TaskSpec, type Tensors } from '@tfpipe/core';
+import { createRng, type Logger, parseSection, type StreamingMetric, silentLogger, type TaskSpec, type Tensors } from '@tfpipe/core';
 import type { Row } from '@tfpipe/data';
 import type { Tensorizer } from '@tfpipe/preprocess';
 import { gradCam } from './grad-cam.js';
@@ -56,6 +56,8 @@ export interface ExplainRowsOptions {
   seed?: number;
   batchSize?: number;
   logger?: Logger;
+  /** false for new data without labels: no permutation importance, the first `examples` rows, no `label`. */
+  withLabels?: boolean;
 }
 
 function predictAll(model: tfl.LayersModel, xs: Tensors): tf.Tensor {
@@ -78,7 +80,7 @@ function classNames(task: TaskSpec, k: number): string[] {
  * preprocessing), and integrated gradients / Grad-CAM for selected examples, per column, token or pixel.
  */
 export async function explainRows(options: ExplainRowsOptions): Promise<Explanation> {
-  const config = explainSchema.parse(options.config ?? {});
+  const config = parseSection(explainSchema, options.config ?? {}, ['explain']);
   const log = options.logger ?? silentLogger;
   const { model, tensorizer } = options;
   const prep = options.preprocess ?? ((r: Row) => r);
@@ -88,7 +90,8 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
   const prepared = rows.map(prep);
   const out: Explanation = { format: 'tfpipe.explanation', version: 1, config, examples: [] };
 
-  if (config.methods.includes('permutation') && options.metric && rows.length >= 2) {
+  const labelled = options.withLabels !== false;
+  if (labelled && config.methods.includes('permutation') && options.metric && rows.length >= 2) {
     const columns = tensorizer
       .inputColumns()
       .flatMap((i) => i.columns.map((c) => c.column))
@@ -123,20 +126,26 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
   const probs: number[][] = [];
   const truth: number[] = [];
   for (let i = 0; i < prepared.length; i += bs) {
-    const batch = tensorizer.toBatch(prepared.slice(i, i + bs));
+    const batch = tensorizer.toBatch(prepared.slice(i, i + bs), { withLabels: labelled });
     const p = tf.tidy(() => predictAll(model, batch.xs));
-    const y = batch.ys as tf.Tensor;
     probs.push(...(p.arraySync() as number[][]));
-    truth.push(...(task.kind === 'multiclass' ? Array.from(tf.tidy(() => tf.argMax(y, 1)).dataSync()) : Array.from(y.dataSync())));
+    if (labelled) {
+      const y = (batch as { ys: tf.Tensor }).ys;
+      truth.push(...(task.kind === 'multiclass' ? tf.tidy(() => Array.from(tf.argMax(y, 1).dataSync())) : Array.from(y.dataSync())));
+    }
     tf.dispose([p, batch as unknown as tf.TensorContainer]);
   }
-  const chosen = selectExamples(config, task, probs, truth, options.seed ?? 0);
+  const chosen = labelled
+    ? selectExamples(config, task, probs, truth, options.seed ?? 0)
+    : probs.slice(0, config.examples).map((_, i) => i);
   const names = classNames(task, probs[0]?.length ?? 1);
   const layout = tensorizer.inputColumns();
   const specs = tensorizer.inputs;
+  // Images and token sequences are one column each: results are keyed by that column, as the user named it.
+  const columnOf = (input: string) => layout.find((l) => l.input === input)?.columns[0]?.column ?? input;
 
   for (const index of chosen) {
-    const batch = tensorizer.toBatch([prepared[index]!]);
+    const batch = tensorizer.toBatch([prepared[index]!], { withLabels: false });
     const xs = asRecord(model, batch.xs);
     // The tensorizer's input names are the model's (buildModel names them so); a one-input model may differ.
     const pick = <T>(rec: Record<string, T>, name: string): T | undefined =>
@@ -146,7 +155,7 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
     const pred = k === 1 ? (p[0]! > 0.5 ? 1 : 0) : p.indexOf(Math.max(...p));
     const ex: ExampleExplanation = {
       index,
-      ...(task.kind === 'regression' ? {} : { label: names[truth[index]!] ?? String(truth[index]) }),
+      ...(task.kind === 'regression' || !labelled ? {} : { label: names[truth[index]!] ?? String(truth[index]) }),
       predicted: task.kind === 'regression' ? String(p[0]) : names[pred]!,
       confidence: k === 1 ? (task.kind === 'binary' ? (pred === 1 ? p[0]! : 1 - p[0]!) : p[0]!) : p[pred]!,
       // Binary: the one output is "class 1"; multiclass: the predicted class.
@@ -174,7 +183,7 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
           for (const c of cols) ex.columns[c.column] = values.slice(c.offset, c.offset + c.size).reduce((s, v) => s + v, 0);
         } else if (spec.dtype === 'int32') {
           const ids = Array.from(pick(xs, spec.name)!.dataSync());
-          const column = layout.find((l) => l.input === spec.name)?.columns[0]?.column ?? spec.name;
+          const column = columnOf(spec.name);
           const vocab = options.vocab?.[column];
           ex.tokens ??= {};
           ex.tokens[column] = ids
@@ -182,7 +191,7 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
             .filter((t) => t.id !== 0);
         } else if (spec.kind === 'image') {
           ex.images ??= {};
-          ex.images[spec.name] = { ...imageOf(pick(xs, spec.name)!), attribution: channelSum(values, spec.shape) };
+          ex.images[columnOf(spec.name)] = { ...imageOf(pick(xs, spec.name)!), attribution: channelSum(values, spec.shape) };
         }
       }
       disposeAttributions(r);
@@ -194,7 +203,8 @@ export async function explainRows(options: ExplainRowsOptions): Promise<Explanat
       const image = specs.find((s) => s.kind === 'image');
       if (image) {
         ex.images ??= {};
-        ex.images[image.name] = { ...(ex.images[image.name] ?? imageOf(pick(xs, image.name)!)), gradCam: heat };
+        const key = columnOf(image.name);
+        ex.images[key] = { ...(ex.images[key] ?? imageOf(pick(xs, image.name)!)), gradCam: heat };
       }
     }
     tf.dispose(batch as unknown as tf.TensorContainer);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineConfig } from '../config/pipeline-config.js';
 import { EXPLANATION_JSON } from './explain-phase.js';
+import { explainRun } from './explain-run.js';
 import { runPipeline } from './runner.js';
 
 const iris = resolve(import.meta.dirname, '../../../../examples/iris-mlp/iris.csv');
@@ -56,6 +57,20 @@ describe('explain: in the pipeline', () => {
     const html = await readFile(join(result.runDir, 'report.html'), 'utf8');
     expect(html).toContain('id="explain"');
     expect(html).toContain('Permutation importance (drop in accuracy, 2 shuffles)');
+
+    // New rows without labels (explainRun, as `pipeline explain --input rows.csv`): the predicted class is explained.
+    const csv = join(dir, 'new.csv');
+    await writeFile(csv, 'sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n');
+    const fresh = await explainRun(result.runDir, csv, { explain: { examples: 5 } });
+    expect(fresh.importance).toBeUndefined();
+    expect(fresh.examples).toHaveLength(2);
+    expect(fresh.examples.map((e) => e.predicted)).toEqual(['setosa', 'virginica']);
+    for (const e of fresh.examples) {
+      expect(e.label).toBeUndefined();
+      expect(e.target).toBe(e.predicted);
+      const sum = Object.values(e.columns!).reduce((a, v) => a + v, 0);
+      expect(sum).toBeCloseTo(e.output! - e.baselineOutput!, 3);
+    }
   }, 120_000);
 
   it('a bad explain: value is a config error with its YAML path and line', async () => {
