@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { consoleLogger, writeFileAtomic } from '@tfpipe/core';
-import { EXPLAIN_METHODS, type ExplainInput } from '@tfpipe/explain';
+import type { EXPLAIN_METHODS, ExplainInput } from '@tfpipe/explain';
 import { explainRun } from '@tfpipe/pipeline';
 
 interface ExplainOpts {
