@@ -68,7 +68,7 @@ export function createProgram(): Command {
 
   program
     .command('serve')
-    .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
+    .description('serve a run over HTTP: POST /predict, POST /explain, GET /health, /metadata, /metrics, /openapi.json')
     .argument('<run-dir>', 'a run directory')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8080)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
@@ -76,6 +76,8 @@ export function createProgram(): Command {
     .option('--max-batch <n>', 'micro-batch size', (v) => Number.parseInt(v, 10), 32)
     .option('--batch-wait-ms <n>', 'micro-batch wait window', (v) => Number.parseInt(v, 10), 2)
     .option('--body-limit <bytes>', 'request body limit', (v) => Number.parseInt(v, 10), 10 * 1024 * 1024)
+    .option('--explain-max-steps <n>', 'POST /explain: integrated-gradients steps at most', (v) => Number.parseInt(v, 10))
+    .option('--explain-concurrency <n>', 'POST /explain: requests at once, more get 503 (0: off)', (v) => Number.parseInt(v, 10))
     .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
   const sweep = program

@@ -8,6 +8,7 @@ import { ServeMetrics } from './metrics.js';
 import { buildOpenApi, reloadBodySchema } from './openapi.js';
 import { predictRows, type ServedPrediction } from './predictions.js';
 import { badRequest, formToRecord, toRows } from './records.js';
+import { ExplainSlots, explainQuery, explainServedRows } from './explain-route.js';
 import { buildRunSchemas, labelNames, type RunSchemas } from './request-schema.js';
 import { RunHolder, type RunSlot } from './run-holder.js';
 import type { Row } from '@tfpipe/data';
@@ -23,6 +24,13 @@ export const serveOptionsSchema = z
     bodyLimit: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest request body in bytes (413 above it)'),
     timeoutMs: z.number().int().positive().default(30_000).describe('A request not answered within this many ms gets a 503'),
     maxInstances: z.number().int().positive().default(1024).describe('Most records in one request'),
+    explainMaxSteps: z.number().int().min(1).default(64).describe('POST /explain: integrated-gradients steps at most (more are capped)'),
+    explainConcurrency: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe('POST /explain: requests computed at once; more are answered 503 (0 turns /explain off)'),
     imageFit: z.enum(['fill', 'cover', 'contain']).default('fill').describe('How posted images are resized to the input shape; use the training data\'s `fit`'),
   })
   .strict();
@@ -137,6 +145,31 @@ export async function createServer(runOrDir: LoadedRun | string, input: ServeOpt
     } finally {
       if (timer) clearTimeout(timer);
       lease.release();
+    }
+  });
+
+  // POST /explain: the same records, validation and preprocessing as /predict; bounded cost (steps capped,
+  // requests beyond explainConcurrency answered 503 at once).
+  const explainSlots = new ExplainSlots(options.explainConcurrency);
+  app.post('/explain', async (request, reply) => {
+    if (!explainSlots.tryAcquire()) {
+      const why = options.explainConcurrency === 0 ? '/explain is turned off (explainConcurrency: 0)' : `${options.explainConcurrency} explanation(s) already in flight`;
+      return sendError(reply, httpError(503, 'E_BUSY', `${why}; retry later`));
+    }
+    const lease = holder.acquire();
+    try {
+      const query = explainQuery(request, options.explainMaxSteps);
+      const { schemas } = lease.slot.extra;
+      const { records, many } = await readRecords(request, schemas);
+      const rows = await toRows(records, schemas.columns, options.imageFit, many ? ['instances'] : []);
+      const explanations = await explainServedRows(lease.slot.run, rows, query);
+      const meta = { steps: query.steps, ...(query.capped ? { capped: true } : {}) };
+      return many ? { explanations, ...meta } : { explanation: explanations[0], ...meta };
+    } catch (e) {
+      return sendError(reply, toHttpError(e, options));
+    } finally {
+      lease.release();
+      explainSlots.release();
     }
   });
 

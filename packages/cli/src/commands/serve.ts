@@ -9,6 +9,8 @@ interface ServeOpts {
   maxBatch: number;
   batchWaitMs: number;
   bodyLimit: number;
+  explainMaxSteps?: number;
+  explainConcurrency?: number;
 }
 
 /** `pipeline serve <run-dir>`: serves until SIGINT/SIGTERM; SIGHUP reloads the run directory. */
@@ -22,11 +24,13 @@ export async function serveCommand(runDir: string, opts: ServeOpts): Promise<voi
     maxBatch: opts.maxBatch,
     batchWaitMs: opts.batchWaitMs,
     bodyLimit: opts.bodyLimit,
+    ...(opts.explainMaxSteps !== undefined ? { explainMaxSteps: opts.explainMaxSteps } : {}),
+    ...(opts.explainConcurrency !== undefined ? { explainConcurrency: opts.explainConcurrency } : {}),
   });
   const url = await server.listen();
   const m = server.run.metadata;
   process.stderr.write(`serving ${m.name} (${m.task.kind}) from ${runDir} on ${url} [backend ${backend.name}]\n`);
-  process.stderr.write(`  POST ${url}/predict   GET ${url}/health /metadata /metrics /openapi.json${opts.admin ? `   POST ${url}/admin/reload` : ''}\n`);
+  process.stderr.write(`  POST ${url}/predict /explain   GET ${url}/health /metadata /metrics /openapi.json${opts.admin ? `   POST ${url}/admin/reload` : ''}\n`);
 
   const onHup = () => {
     server.reload(runDir).then(
