@@ -69,7 +69,7 @@ export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, optio
           { name: 'steps', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
         ],
         requestBody: { required: true, content: json('PredictRequest') },
-        responses: { '200': { description: '{ explanation } or { explanations }, with the steps used' }, '503': { description: 'Too many explanations in flight' }, ...errors },
+        responses: { '200': { description: '{ explanation } or { explanations }, with the steps used' }, ...errors },
       },
     },
     '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
