@@ -105,6 +105,21 @@ describe('integrated gradients: closed forms', () => {
     x.dispose();
   });
 
+  it('logits: on a logistic model, IG of the logit is w · (x − baseline) exactly; a linear output is refused', () => {
+    const model = dense1('sigmoid');
+    const x = tf.tensor2d(X);
+    const r = integratedGradients(model, x, { steps: 3, logits: true });
+    expectTensorsClose(r.attributions.x!, tf.tensor2d(X.map((row) => row.map((v, j) => W[j]! * v))), 1e-5, 1e-5);
+    X.forEach((row, i) => expect(r.outputs[i]).toBeCloseTo(row.reduce((s, v, j) => s + W[j]! * v, B), 5));
+    // The model itself is left as it was: its output is a probability again.
+    const p = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()[0]!);
+    expect(p).toBeGreaterThan(0);
+    expect(p).toBeLessThan(1);
+    disposeAttributions(r);
+    expect(() => integratedGradients(dense1('linear'), x, { logits: true })).toThrow(/logits needs an output layer ending in sigmoid or softmax/);
+    x.dispose();
+  });
+
   it('the completeness gap shrinks towards 0 as steps grow (nonlinear MLP, every method)', () => {
     const model = mlp();
     const x = tf.tensor2d(X.map((r) => r.map((v) => 2 * v)));
