@@ -4,6 +4,7 @@ import { useWasmBackend } from '@tfpipe/backend-wasm';
 import { createRng } from '@tfpipe/core';
 import type { Row } from '@tfpipe/data';
 import { createMetric } from '@tfpipe/evaluate';
+import { buildModel } from '@tfpipe/models';
 import { createTensorizer, Preprocessor } from '@tfpipe/preprocess';
 import { expectNoLeakedTensors } from '@tfpipe/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,59 @@ describe('explainRows: attributions in the user’s terms, through the run’s p
       () => explainRows({ model, tensorizer, rows: test.slice(0, 20), preprocess: (r) => pre.transform(r), metric: () => createMetric('accuracy', task), config: { examples: 2, repeats: 1, steps: 8 } }),
       1,
     );
+  });
+
+  it('text through the run’s tokenizer: one attribution per token, with its word; the key word ranks first', async () => {
+    const words = ['movie', 'plot', 'actor', 'scene', 'music', 'story', 'ending', 'camera', 'script', 'cast'];
+    const rng = createRng(4);
+    const make = (n: number): Row[] =>
+      Array.from({ length: n }, (_, i) => {
+        const len = 3 + Math.floor(rng.next() * 5);
+        const toks = Array.from({ length: len }, () => words[Math.floor(rng.next() * words.length)]!);
+        if (i % 2 === 1) toks[Math.floor(rng.next() * len)] = 'great';
+        return { review: toks.join(' '), label: i % 2 === 1 ? 'pos' : 'neg' };
+      });
+    const train = make(300);
+    const pre = Preprocessor.fromConfig([{ type: 'tokenize', column: 'review', maxLength: 8 }]);
+    await pre.fit(async function* () {
+      yield* train;
+    });
+    const source = [
+      { name: 'review', kind: 'string' as const },
+      { name: 'label', kind: 'string' as const },
+    ];
+    const tensorizer = createTensorizer({ features: ['review'], label: 'label' }, pre.outputColumns(source));
+    await tensorizer.fit(async function* () {
+      yield* train.map((r) => pre.transform(r));
+    });
+    const spec = tensorizer.inputs[0]!;
+    const model = buildModel({ type: 'cnn', embedding: { dim: 8 }, blocks: [{ filters: 8, pooling: 'none' }] }, { inputs: [spec], task: tensorizer.task, seed: 2 });
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' });
+    const b = tensorizer.toBatch(train.map((r) => pre.transform(r)));
+    await model.fit(b.xs as tf.Tensor, b.ys as tf.Tensor, { epochs: 8, batchSize: 32, shuffle: false, verbose: 0 });
+    tf.dispose([b.xs as tf.Tensor, b.ys as tf.Tensor]);
+    const test = make(40);
+    const ex = await explainRows({
+      model,
+      tensorizer,
+      rows: test,
+      preprocess: (r) => pre.transform(r),
+      vocab: vocabularies(pre.toJSON()),
+      config: { methods: ['integrated-gradients'], examples: 6, select: 'per-class', logits: true },
+    });
+    const positives = ex.examples.filter((e) => e.label === 'pos' && e.predicted === 'pos');
+    expect(positives.length).toBeGreaterThanOrEqual(2);
+    for (const e of ex.examples) {
+      const toks = e.tokens!.review!;
+      // Words, not ids: the row's own text, padding left out.
+      expect(toks.map((t) => t.token).join(' ')).toBe(String(test[e.index]!.review));
+    }
+    for (const e of positives) {
+      const toks = e.tokens!.review!;
+      const top = toks.reduce((a, t) => (t.value > a.value ? t : a));
+      expect(top.token).toBe('great');
+    }
+    model.dispose();
   });
 
   it('selects most-wrong, per-class round robin, or a seeded random draw', () => {
