@@ -110,7 +110,7 @@ describe('integrated gradients: closed forms', () => {
     const x = tf.tensor2d(X);
     const r = integratedGradients(model, x, { steps: 3, logits: true });
     expectTensorsClose(r.attributions.x!, tf.tensor2d(X.map((row) => row.map((v, j) => W[j]! * v))), 1e-5, 1e-5);
-    X.forEach((row, i) => expect(r.outputs[i]).toBeCloseTo(row.reduce((s, v, j) => s + W[j]! * v, B), 5));
+    for (const [i, row] of X.entries()) expect(r.outputs[i]).toBeCloseTo(row.reduce((s, v, j) => s + W[j]! * v, B), 5);
     // The model itself is left as it was: its output is a probability again.
     const p = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()[0]!);
     expect(p).toBeGreaterThan(0);
