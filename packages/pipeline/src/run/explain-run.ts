@@ -72,6 +72,6 @@ export async function explainRun(runDir: string, input: string, options: Explain
     }
     return explanation;
   } finally {
-    run.model.dispose();
+    await run.dispose();
   }
 }
