@@ -70,8 +70,19 @@ export function createProgram(): Command {
     .action(async (runDir: string, opts) => (await import('./commands/evaluate.js')).evaluateCommand(runDir, opts));
 
   program
+    .command('explain')
+    .description('explain a saved run: attributions per column, token or pixel; permutation importance for a pipeline YAML')
+    .argument('<run-dir>', 'a run directory')
+    .requiredOption('--input <path>', 'CSV, JSONL or JSON rows (no labels needed), or a pipeline YAML (its test split)')
+    .option('--out <dir>', 'writes explanations.jsonl, images/*.png and importance.json here', 'explanations')
+    .option('--methods <list>', 'comma-separated: permutation, integrated-gradients, grad-cam')
+    .option('--examples <n>', 'examples to explain one by one', (v) => Number.parseInt(v, 10))
+    .option('--steps <n>', 'integrated-gradients steps', (v) => Number.parseInt(v, 10))
+    .action(async (runDir: string, opts) => (await import('./commands/explain.js')).explainCommand(runDir, opts));
+
+  program
     .command('serve')
-    .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
+    .description('serve a run over HTTP: POST /predict, POST /explain, GET /health, /metadata, /metrics, /openapi.json')
     .argument('[run-dir]', 'a run directory (omit it with --production)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8080)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
@@ -86,6 +97,8 @@ export function createProgram(): Command {
     .option('--log-sample <rate>', 'with --log: fraction of requests logged, 0 < rate <= 1 (default 1)')
     .option('--max-queue <rows>', 'most rows waiting for the model; more get 503 + Retry-After (default 1024)')
     .option('--timeout-ms <ms>', 'a request not answered this long after it arrived gets a 503 (default 30000)')
+    .option('--explain-max-steps <n>', 'POST /explain: integrated-gradients steps at most', (v) => Number.parseInt(v, 10))
+    .option('--explain-concurrency <n>', 'POST /explain: requests at once, more get 503 (0: off)', (v) => Number.parseInt(v, 10))
     .addOption(engineOption())
     .action(async (runDir: string | undefined, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 

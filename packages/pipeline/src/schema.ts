@@ -6,6 +6,7 @@ import { modelSchemaFor } from '@tfpipe/models';
 import { trainSchema as baseTrainSchema } from '@tfpipe/trainer';
 import { evaluateSchema as baseEvaluateSchema } from '@tfpipe/evaluate';
 import { adversarialSchema, finetuneSchema } from '@tfpipe/finetune';
+import { explainSchema } from '@tfpipe/explain';
 import { createPipelineRegistries, type PipelineRegistries } from './config/registries.js';
 import { trackingSchema } from './run/mlflow.js';
 
@@ -73,6 +74,7 @@ export function pipelineSchemaFor(registries: PipelineRegistries) {
       finetune: finetuneSchema.optional().describe('Start from a trained model (a run directory or a TF.js model folder): freeze, new head, LoRA, stages.'),
       train: trainSchema.default(trainSchema.parse({})),
       evaluate: evaluateSchema.default(evaluateSchema.parse({})),
+      explain: explainSchema.optional().describe('Explanations on the test split, in explanation.json and the report (see @tfpipe/explain).'),
       output: outputSchema.default({ dir: 'runs' }),
       tracking: trackingSchema.optional().describe('Where else to record the run (MLflow).'),
       sweep: z.unknown().optional().describe('Hyper-parameter sweep; see @tfpipe/distributed.'),

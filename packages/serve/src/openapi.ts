@@ -59,6 +59,19 @@ export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, optio
         responses: { '200': { description: 'Predictions', content: json('PredictResponse') }, ...errors },
       },
     },
+    '/explain': {
+      post: {
+        summary: `Attributions of ${metadata.name} for records`,
+        description:
+          'The same records, validation and preprocessing as /predict. Query: methods=integrated-gradients,grad-cam (default integrated-gradients), steps=N (capped at the server\'s explainMaxSteps). Per column, per token or per pixel; 503 when explainConcurrency requests are in flight.',
+        parameters: [
+          { name: 'methods', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'steps', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+        ],
+        requestBody: { required: true, content: json('PredictRequest') },
+        responses: { '200': { description: '{ explanation } or { explanations }, with the steps used' }, ...errors },
+      },
+    },
     '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
     '/metadata': { get: { summary: 'Model, inputs, labels, metrics at training', responses: { '200': { description: 'The run metadata' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } } } },

@@ -13,6 +13,13 @@ export const serveOptionsSchema = z
     bodyLimit: z.number().int().positive().default(10 * 1024 * 1024).describe('Largest request body in bytes (413 above it)'),
     timeoutMs: z.number().int().positive().default(30_000).describe('A request not answered within this many ms gets a 503'),
     maxInstances: z.number().int().positive().default(1024).describe('Most records in one request'),
+    explainMaxSteps: z.number().int().min(1).default(64).describe('POST /explain: integrated-gradients steps at most (more are capped)'),
+    explainConcurrency: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe('POST /explain: requests computed at once; more are answered 503 (0 turns /explain off)'),
     imageFit: z.enum(['fill', 'cover', 'contain']).default('fill').describe('How posted images are resized to the input shape; use the training data\'s `fit`'),
     maxQueueRows: z.number().int().positive().default(1024).describe('Most rows waiting for the model; a request that would go past it gets a 503 with Retry-After'),
     maxConcurrent: z.number().int().positive().default(256).describe('Most /predict requests being worked on at once (parsing, decoding, queued); more get a 503 with Retry-After'),

@@ -15,6 +15,7 @@ import { predictRows, type ServedPrediction } from './predictions.js';
 import { type ProductionPointer, readProduction } from './production.js';
 import { PointerWatcher } from './production-watch.js';
 import { badRequest, formToRecord, toRows } from './records.js';
+import { ExplainSlots, explainQuery, explainServedRows } from './explain-route.js';
 import { prepare, type RunExtra, warmUp } from './prepared-run.js';
 import { RequestLog } from './request-log.js';
 import type { RunSchemas } from './request-schema.js';
@@ -248,6 +249,31 @@ export async function createServer(runOrDir: LoadedRun | string | undefined, inp
       if (e instanceof RequestTimeout) return sendError(reply, httpError(503, 'E_TIMEOUT', e.message));
       if (e instanceof QueueFullError) return busy(reply, e);
       return sendError(reply, toHttpError(e, options));
+    }
+  });
+
+  // POST /explain: the same records, validation and preprocessing as /predict; bounded cost (steps capped,
+  // requests beyond explainConcurrency answered 503 at once).
+  const explainSlots = new ExplainSlots(options.explainConcurrency);
+  app.post('/explain', async (request, reply) => {
+    if (!explainSlots.tryAcquire()) {
+      const why = options.explainConcurrency === 0 ? '/explain is turned off (explainConcurrency: 0)' : `${options.explainConcurrency} explanation(s) already in flight`;
+      return sendError(reply, httpError(503, 'E_BUSY', `${why}; retry later`));
+    }
+    const lease = holder.acquire();
+    try {
+      const query = explainQuery(request, options.explainMaxSteps);
+      const { schemas } = lease.slot.extra;
+      const { records, many } = await readRecords(request, schemas);
+      const rows = await toRows(records, schemas.columns, options.imageFit, many ? ['instances'] : []);
+      const explanations = await explainServedRows(lease.slot.run, rows, query);
+      const meta = { steps: query.steps, ...(query.capped ? { capped: true } : {}) };
+      return many ? { explanations, ...meta } : { explanation: explanations[0], ...meta };
+    } catch (e) {
+      return sendError(reply, toHttpError(e, options));
+    } finally {
+      lease.release();
+      explainSlots.release();
     }
   });
 

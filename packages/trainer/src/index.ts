@@ -58,3 +58,5 @@ export { privacySchema } from './privacy/schema.js';
 export type { PrivacyConfig } from './privacy/schema.js';
 export { dpTraining } from './privacy/dp-training.js';
 export type { DpTraining } from './privacy/dp-training.js';
+export { solveRidge } from './ridge.js';
+export type { RidgeResult } from './ridge.js';

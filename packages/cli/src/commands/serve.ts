@@ -16,6 +16,8 @@ interface ServeOpts {
   maxQueue?: string;
   timeoutMs?: string;
   engine?: 'auto' | 'onnxruntime' | 'tfjs';
+  explainMaxSteps?: number;
+  explainConcurrency?: number;
 }
 
 function usage(option: string, value: string, allowed: string): TfpipeError {
@@ -74,6 +76,8 @@ export async function serveCommand(runDir: string | undefined, opts: ServeOpts):
       ...(maxQueueRows !== undefined ? { maxQueueRows } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       engine: opts.engine ?? 'auto',
+      ...(opts.explainMaxSteps !== undefined ? { explainMaxSteps: opts.explainMaxSteps } : {}),
+      ...(opts.explainConcurrency !== undefined ? { explainConcurrency: opts.explainConcurrency } : {}),
     },
     { logger: consoleLogger },
   );

@@ -18,6 +18,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import { prepareData } from './data-phase.js';
+import { explainTestSplit } from './explain-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
@@ -198,6 +199,11 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
         ...(robust ? { robust } : {}),
       });
     }
+    // explain: on the test split (explanation.json, and a section of the report).
+    const explanation =
+      cfg.explain && test
+        ? await explainTestSplit(runDir, { explain: cfg.explain, evaluate: cfg.evaluate, model, pre: data.pre, tz, test, seed: cfg.seed, logger: log })
+        : undefined;
     await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: data.pre, tensorizer: tz, metadata });
     if (evaluation && (cfg.evaluate.report.html || cfg.evaluate.report.png)) {
       await writeReport(
@@ -211,6 +217,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
           gates,
           ...(before ? { before } : {}),
           ...(robust ? { robust } : {}),
+          ...(explanation ? { explanation } : {}),
         } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
       );
