@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipWithout, tcpListening } from '@tfpipe/test-utils';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, startPipeline } from './helpers.js';
@@ -14,13 +14,8 @@ const fixture = join(here, 'fixtures', 'iris-sweep.yaml');
 const REDIS = 'redis://127.0.0.1:6379';
 
 
-const redisUp = await new Promise<boolean>((res) => {
-  const s = net.connect({ host: '127.0.0.1', port: 6379 }, () => {
-    s.end();
-    res(true);
-  });
-  s.on('error', () => res(false));
-});
+// Skips without a Redis on 127.0.0.1:6379, except under CI (or TFPIPE_REQUIRE_SERVICES=1), where that fails the file.
+const noRedis = skipWithout('Redis', await tcpListening(6379), `nothing listens on ${REDIS} (apt-get install redis-server; pnpm test starts it)`);
 
 let tmp: string;
 beforeAll(async () => {
@@ -55,7 +50,7 @@ describe('pipeline sweep', () => {
     expect(status.stdout).toMatch(/status: completed/);
   }, 120_000);
 
-  it.skipIf(!redisUp)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
+  it.skipIf(noRedis)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
     const dir = join(tmp, 'queue');
     const workers = [startPipeline(['worker', '--queue', REDIS]), startPipeline(['worker', '--queue', REDIS])];
     try {
