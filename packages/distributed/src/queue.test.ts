@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,14 +47,13 @@ function spawnWorker(name: string): Promise<SpawnedWorker> {
   });
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
+/** Polls `fn` until it returns a value: a wait on a condition, never on time (the test's own timeout is the only guard). */
+async function waitFor<T>(fn: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe.skipIf(noRedis)('BullMQ executor on a real Redis', () => {
@@ -80,17 +79,20 @@ describe.skipIf(noRedis)('BullMQ executor on a real Redis', () => {
   it('two worker processes share a sweep; a SIGKILLed worker’s trial is taken over by the other', async () => {
     const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-queue-'));
     const [w1, w2] = workers as [SpawnedWorker, SpawnedWorker];
+    // No trial finishes before the release file exists, so w1 is still inside its trial when it is killed,
+    // however slow the machine (a fixed duration here let a loaded machine's w1 finish first).
+    const release = join(sweepDir, 'release');
     const sweep = runSweepOnQueue({
       connection: REDIS,
       prefix: PREFIX,
       ...fast,
-      config: { ...base, work: { ...base.work, ms: 2500 } },
+      config: { ...base, work: { ...base.work, untilFile: release } },
       sweep: { metric: 'score', direction: 'max', parameters: { 'objective.x': [0, 0.3, 0.6] }, retries: { attempts: 2, backoffMs: 100 }, timeoutSeconds: 80 },
       sweepDir,
     });
     sweep.catch(() => {});
     // Wait until w1 is inside a trial (its trial child has written a start), then kill it hard.
-    const victim = await waitFor('w1 to start a trial', async () => {
+    const victim = await waitFor(async () => {
       const ids = await readdir(join(sweepDir, 'trials')).catch(() => [] as string[]);
       for (const id of ids) {
         const starts = await readJsonLines<{ ppid: number }>(join(sweepDir, 'trials', id, 'starts.jsonl'));
@@ -99,6 +101,8 @@ describe.skipIf(noRedis)('BullMQ executor on a real Redis', () => {
       return undefined;
     });
     w1.proc.kill('SIGKILL');
+    await new Promise((r) => (w1.proc.exitCode !== null || w1.proc.signalCode !== null ? r(undefined) : w1.proc.once('exit', r)));
+    await writeFile(release, '');
     const summary = await sweep;
     expect(summary.status).toBe('completed');
     expect(summary.trials.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
@@ -113,7 +117,7 @@ describe.skipIf(noRedis)('BullMQ executor on a real Redis', () => {
     expect(fromRedis.trials.map((r) => [r.id, r.status, r.metric])).toEqual(summary.trials.map((r) => [r.id, r.status, r.metric]));
     const fromDir = await sweepStatus(sweepDir);
     expect(fromDir.best).toEqual(summary.best);
-  });
+  }, 120_000);
 
   it('retries a failing trial, and fails the sweep clearly when retries run out', async () => {
     const retried = await runSweepOnQueue({
@@ -161,7 +165,7 @@ describe.skipIf(noRedis)('BullMQ executor on a real Redis', () => {
       sweepDir,
     });
     await expect(failing).rejects.toThrow(/trial trial-001 failed after 1 attempt/);
-    const result = await waitFor('trial-000 to be stopped', () =>
+    const result = await waitFor(() =>
       readFile(join(sweepDir, 'trials', 'trial-000', 'result.json'), 'utf8').then(
         (t) => JSON.parse(t) as { status: string; error: string },
         () => undefined,
