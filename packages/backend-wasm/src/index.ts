@@ -10,6 +10,7 @@ export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
 export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from './parallel/shard-loss.js';
 export type { WorkerSetup } from './parallel/worker.js';
 export { setSimdHelperEnabled } from './simd/helper.js';
+export { simdKernelsFallbackReason } from './simd/instance.js';
 export { setWinogradEnabled } from './kernels/winograd.js';
 export const VERSION = '0.1.0';
 

@@ -34,8 +34,9 @@ async function expectCompletedSweep(dir: string, stdout: string): Promise<void> 
   expect(summary.trials).toHaveLength(2);
   for (const t of summary.trials) {
     expect(t.status).toBe('completed');
-    expect(t.metrics.val_accuracy).toBeGreaterThan(0.3);
-    expect(typeof t.metrics.test_accuracy).toBe('number');
+    // Three balanced classes: always answering one scores 0.33; these trials reach 0.8 to 0.87.
+    expect(t.metrics.val_accuracy).toBeGreaterThan(0.6);
+    expect(t.metrics.test_accuracy).toBeGreaterThan(0.6);
   }
   for (const id of await readdir(join(dir, 'trials'))) expect(existsSync(join(dir, 'trials', id, 'run', 'model', 'model.json'))).toBe(true);
 }
