@@ -57,6 +57,12 @@ function runNode(args: string[]): Promise<number> {
 
 const readJson = async <T>(p: string): Promise<T | undefined> => (existsSync(p) ? (JSON.parse(await readFile(p, 'utf8')) as T) : undefined);
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 async function measureStep(step: Step): Promise<StepFigures> {
   const out = join(repo, step.out);
   if (!out.startsWith(join(repo, 'runs') + '/')) throw new Error(`${step.out}: figures runs go under runs/`);
@@ -88,7 +94,7 @@ async function measureStep(step: Step): Promise<StepFigures> {
     ...(ev?.robust ? { robust: { accuracy: ev.robust.accuracy, robustAccuracy: ev.robust.robustAccuracy, samples: ev.robust.samples, attack: `${ev.robust.attack.type} ε=${ev.robust.attack.epsilon}` } } : {}),
     wallSeconds,
     trainSeconds: lines.reduce((a, l) => a + (l.seconds ?? 0), 0),
-    samplesPerSec: sps.length ? { min: Math.min(...sps), max: Math.max(...sps) } : undefined,
+    samplesPerSec: sps.length ? { median: median(sps), min: Math.min(...sps), max: Math.max(...sps) } : undefined,
   };
 }
 

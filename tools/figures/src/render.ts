@@ -16,7 +16,8 @@ export interface StepFigures {
   robust?: { accuracy: number; robustAccuracy: number; samples: number; attack: string };
   wallSeconds: number;
   trainSeconds: number;
-  samplesPerSec?: { min: number; max: number } | undefined;
+  /** Over the run's epochs (the first includes warm-up, hence the median). */
+  samplesPerSec?: { median: number; min: number; max: number } | undefined;
 }
 
 export interface ExampleFigures {
@@ -63,7 +64,8 @@ export function renderFigures(file: FiguresFile): string {
     'its README does and reads the run directory. Rerun all of them with `pnpm figures`, or some with',
     '`pnpm figures --only iris-mlp,cars-regression` (`--max-cost cheap` for the quick ones). Each example says',
     'when, on which machine and at which commit it was measured; time is the wall time of `pipeline run`',
-    '(start-up, data, training, evaluation, report), samples/s the range over its epochs.',
+    '(start-up, data, training, evaluation, report), samples/s the median over its epochs (range in brackets;',
+    'the first epoch includes warm-up).',
     '',
   ];
   for (const ex of Object.values(file.examples)) {
@@ -73,11 +75,17 @@ export function renderFigures(file: FiguresFile): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+function spsCell(s: StepFigures): string {
+  const r = s.samplesPerSec;
+  if (!r) return '—';
+  return Math.round(r.min) === Math.round(r.max) ? thousands(r.min) : `${thousands(r.median)} (${thousands(r.min)}–${thousands(r.max)})`;
+}
+
 function stepTable(ex: ExampleFigures): string[] {
   const out = ['| run | test metrics | epochs (best) | time | samples/s | backend |', '| --- | --- | --- | --- | --- | --- |'];
   for (const s of ex.steps) {
     const epochs = s.epochs === undefined ? '—' : `${s.epochs}${s.bestEpoch !== undefined ? ` (${s.bestEpoch})` : ''}`;
-    const sps = s.samplesPerSec ? (Math.round(s.samplesPerSec.min) === Math.round(s.samplesPerSec.max) ? thousands(s.samplesPerSec.min) : `${thousands(s.samplesPerSec.min)}–${thousands(s.samplesPerSec.max)}`) : '—';
+    const sps = spsCell(s);
     const label = s.exitCode === 0 ? s.label : `${s.label} (exit ${s.exitCode}, ${s.status})`;
     out.push(`| ${label} | ${metricsCell(s)}${s.testSamples ? ` on ${thousands(s.testSamples)} test rows` : ''} | ${epochs} | ${formatDuration(s.wallSeconds)} | ${sps} | ${s.backend ?? '—'} |`);
   }
@@ -92,8 +100,9 @@ function provenance(ex: ExampleFigures): string {
 /** One line: the last step's metrics, time and samples/s (for the root README). */
 export function summaryLine(ex: ExampleFigures | undefined, name: string): string {
   if (!ex) return `not measured yet: \`pnpm figures --only ${name}\``;
-  const s = ex.steps.at(-1)!;
-  const sps = s.samplesPerSec ? `, ${thousands(s.samplesPerSec.min)}–${thousands(s.samplesPerSec.max)} samples/s` : '';
+  // The step the example is about: the fine-tuned one (it has a before), else the last.
+  const s = ex.steps.find((x) => x.before) ?? ex.steps.at(-1)!;
+  const sps = s.samplesPerSec ? `, ${thousands(s.samplesPerSec.median)} samples/s` : '';
   return `${metricsCell(s)}; ${formatDuration(s.wallSeconds)}${sps} ([figures](${'docs/FIGURES.md'}#${name}), ${ex.date.slice(0, 10)})`;
 }
 
