@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { blocksOf, importedPackages, typescriptBlocks } from './doc-blocks.js';
+import { NOT_YET, blocksOf, importedPackages, typescriptBlocks } from './doc-blocks.js';
 import { linkFromWorkspace, runBlock, tsxLoader, writeAppPackage } from './doc-project.js';
 
 // The doc test: every ```ts block of the READMEs not marked `illustrative` runs as printed, from a scratch project
@@ -12,17 +12,6 @@ import { linkFromWorkspace, runBlock, tsxLoader, writeAppPackage } from './doc-p
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const blocks = typescriptBlocks(repo);
 const runnable = blocks.filter((b) => !b.illustrative);
-
-/**
- * Blocks that do not run as printed yet, and why. Each is expected to fail (it.fails): when one is fixed, its test
- * fails until it leaves this list. Keep it short.
- */
-const NOT_YET: Record<string, string> = {
-  'packages/core/README.md': 'loads runs/iris-mlp-20261128-120000/model, a run the user must have trained first',
-  'packages/data/README.md': 'reads data/houses.csv, a file of the user’s own',
-  'packages/pipeline/README.md': 'reads examples/iris-mlp/pipeline.yaml, relative to the repository root',
-  'packages/serve/README.md': 'serves runs/iris, a run the user must have trained first',
-};
 
 const app = mkdtempSync(join(tmpdir(), 'tfpipe-doc-'));
 writeAppPackage(app);

@@ -7,6 +7,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+/**
+ * README files whose runnable block does not run as printed yet, and why (each needs something of the user's).
+ * The doc test expects them to fail (it.fails), so one that gets fixed must leave this list; keep it short.
+ */
+export const NOT_YET: Record<string, string> = {
+  'packages/core/README.md': 'loads runs/iris-mlp-20261128-120000/model, a run the user must have trained first',
+  'packages/data/README.md': 'reads data/houses.csv, a file of the user’s own',
+  'packages/pipeline/README.md': 'reads examples/iris-mlp/pipeline.yaml, relative to the repository root',
+  'packages/serve/README.md': 'serves runs/iris, a run the user must have trained first',
+};
+
 export interface DocBlock {
   /** README path relative to the repository root. */
   file: string;
