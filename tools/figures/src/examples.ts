@@ -16,7 +16,7 @@ export interface Step {
 
 export interface ExampleSpec {
   name: string;
-  /** cheap: seconds to a minute or two on 2 cores; long: several minutes (MNIST at full size, pretraining). */
+  /** On an idle 2-core machine: cheap, under 10 s; medium, under a minute or two; long, several minutes (MNIST at full size). */
   cost: 'cheap' | 'medium' | 'long';
   /** A tools/data script that writes the example's data file, run when `file` is missing. */
   prepare?: { script: string; file: string };
@@ -41,7 +41,7 @@ export const EXAMPLES: ExampleSpec[] = [
   one('sentiment-lstm', 'medium', { prepare: sentiment }),
   one('sentiment-transformer', 'medium', { prepare: sentiment }),
   one('spam-fusion', 'medium', { prepare: { script: 'tools/data/prepare-spam.ts', file: 'examples/spam-fusion/emails.jsonl' } }),
-  one('mnist-cnn-zoo', 'long'),
+  one('mnist-cnn-zoo', 'medium'),
   one('mnist-cnn', 'long'),
   {
     name: 'adversarial-mnist',
@@ -53,7 +53,7 @@ export const EXAMPLES: ExampleSpec[] = [
   },
   {
     name: 'finetune-mnist-5-9',
-    cost: 'long',
+    cost: 'medium',
     steps: [
       { config: 'examples/finetune-mnist-5-9/base.yaml', out: 'runs/mnist-0-4', label: 'base (digits 0-4)' },
       { config: 'examples/finetune-mnist-5-9/finetune.yaml', out: 'runs/mnist-5-9-finetune', label: 'fine-tuned to 5-9' },
@@ -62,7 +62,7 @@ export const EXAMPLES: ExampleSpec[] = [
   },
   {
     name: 'lora-sentiment',
-    cost: 'long',
+    cost: 'medium',
     steps: [
       { config: 'examples/lora-sentiment/base.yaml', out: 'runs/reviews-transformer', label: 'base (IMDB)' },
       { config: 'examples/lora-sentiment/lora.yaml', out: 'runs/yelp-lora', label: 'LoRA on Yelp' },

@@ -29,6 +29,10 @@ describe('generated figures', () => {
     const names = EXAMPLES.map((e) => e.name).sort();
     const dirs = (await readmeFiles(repo)).map((f) => relative(repo, f)).filter((f) => f.startsWith('examples/'));
     expect(dirs.map((f) => f.split('/')[1]).sort()).toEqual(names);
+    for (const f of dirs) {
+      const name = f.split('/')[1]!;
+      expect(markerNames(readFileSync(join(repo, f), 'utf8')), `${f} has no figures:${name} block`).toContain(name);
+    }
     const root = readFileSync(join(repo, 'README.md'), 'utf8');
     for (const name of names) {
       expect(markerNames(root), `README.md has no figures:${name}:line`).toContain(name);
