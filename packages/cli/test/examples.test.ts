@@ -62,7 +62,7 @@ describe.concurrent('pipeline validate', () => {
     const r = await pipeline(['validate', example(name)]);
     expect(r.stderr + r.stdout).toContain('valid');
     expect(r.code, r.stderr).toBe(0);
-  });
+  }, 180_000);
 });
 
 /** Runs an example into <tmp>/<name> and returns the run directory and the result. */

@@ -49,7 +49,7 @@ describe('pipeline sweep', () => {
     await expectCompletedSweep(dir, r.stdout);
     const status = await pipeline(['sweep', 'status', dir]);
     expect(status.stdout).toMatch(/status: completed/);
-  }, 120_000);
+  }, 180_000);
 
   it.skipIf(noRedis)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
     const dir = join(tmp, 'queue');
@@ -63,7 +63,7 @@ describe('pipeline sweep', () => {
     } finally {
       await Promise.all(workers.map((w) => new Promise((res) => { w.on('close', res); w.kill('SIGINT'); })));
     }
-  }, 120_000);
+  }, 180_000);
 
   it('emits a valid Indexed Job for the sweep without contacting a cluster', async () => {
     const dir = join(tmp, 'k8s');
@@ -74,5 +74,5 @@ describe('pipeline sweep', () => {
     const job = docs.find((d) => d.kind === 'Job')!;
     expect(job.spec).toMatchObject({ completions: 2, completionMode: 'Indexed' });
     expect(docs.some((d) => d.kind === 'ConfigMap')).toBe(true);
-  }, 60_000);
+  }, 180_000);
 });
