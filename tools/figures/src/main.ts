@@ -110,8 +110,9 @@ async function measure(ex: ExampleSpec): Promise<ExampleFigures> {
     steps.push(await measureStep(step));
   }
   const commit = git(['rev-parse', '--short=12', 'HEAD']) || 'unknown';
-  return { name: ex.name, date: new Date().toISOString(), commit, // Uncommitted changes to anything but what this command writes itself (docs/figures.json, FIGURES.md, READMEs).
-    dirty: git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs/figures.json', ':!docs/FIGURES.md', ':!**/README.md', ':!README.md']).length > 0, machine: machine(), steps };
+  // Uncommitted changes to anything but what this command writes itself (docs/figures.json, FIGURES.md, READMEs).
+  const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs/figures.json', ':!docs/FIGURES.md', ':!**/README.md', ':!README.md']).length > 0;
+  return { name: ex.name, date: new Date().toISOString(), commit, dirty, machine: machine(), steps };
 }
 
 async function main(): Promise<void> {
