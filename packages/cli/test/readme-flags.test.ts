@@ -126,6 +126,22 @@ describe('CLI flags the READMEs mention', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
+  it('every repository file a README command names exists (configs, data scripts, run.sh)', () => {
+    const missing: string[] = [];
+    let named = 0;
+    for (const f of readmes()) {
+      for (const line of codeLines(readFileSync(f, 'utf8'))) {
+        for (const m of line.matchAll(/(?:^|\s)((?:examples|configs|tools|packages)\/[\w./-]+\.(?:ya?ml|ts|mjs|sh|csv|json))\b/g)) {
+          named++;
+          // Generated data (a tools/data script writes *.jsonl) is not in the repository.
+          if (!existsSync(join(repo, m[1]!)) && !/\.jsonl?$/.test(m[1]!)) missing.push(`${relative(repo, f)}: ${m[1]}`);
+        }
+      }
+    }
+    expect(named).toBeGreaterThan(20);
+    expect(missing, missing.join('\n')).toEqual([]);
+  });
+
   it('catches a flag the CLI does not have', () => {
     const [inv] = invocations('pnpm pipeline sweep config.yaml --emit k8s --shared-volume pvc');
     const { cmd } = resolve(program, inv!.words);
