@@ -3,6 +3,10 @@ import { EXIT, exitCodeFor, reportError } from './exit.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** `--engine`: who computes predictions (predict, serve). */
+const engineOption = () =>
+  new Option('--engine <engine>', 'auto: onnxruntime-node when installed and the model exports to ONNX, else TF.js').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
+
 /** Builds the `pipeline` command. Each verb loads its implementation lazily, so `--help` stays instant. */
 export function createProgram(): Command {
   const program = new Command('pipeline')
@@ -45,7 +49,16 @@ export function createProgram(): Command {
     .requiredOption('--input <path>', 'CSV, JSONL or JSON file, or a folder of images')
     .option('--output <file>', 'JSONL output (default: stdout)')
     .option('--batch-size <n>', 'rows per batch', (v) => Number.parseInt(v, 10), 256)
+    .addOption(engineOption())
     .action(async (runDir: string, opts) => (await import('./commands/predict.js')).predictCommand(runDir, opts));
+
+  program
+    .command('export')
+    .description('export a run\'s model for other runtimes: model.onnx (+ onnx.json) next to the model')
+    .argument('<run-dir>', 'a run directory (or its model/ folder)')
+    .option('--format <format>', 'onnx', 'onnx')
+    .option('--out <file>', 'where to write the model (default: <run>/model/model.onnx)')
+    .action(async (runDir: string, opts) => (await import('./commands/export.js')).exportCommand(runDir, opts));
 
   program
     .command('evaluate')
@@ -65,6 +78,7 @@ export function createProgram(): Command {
     .option('--max-batch <n>', 'micro-batch size', (v) => Number.parseInt(v, 10), 32)
     .option('--batch-wait-ms <n>', 'micro-batch wait window', (v) => Number.parseInt(v, 10), 2)
     .option('--body-limit <bytes>', 'request body limit', (v) => Number.parseInt(v, 10), 10 * 1024 * 1024)
+    .addOption(engineOption())
     .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
   const sweep = program

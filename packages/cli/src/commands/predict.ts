@@ -1,20 +1,22 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { consoleLogger, useBackend } from '@tfpipe/core';
-import { chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
+import { type EngineChoice, chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
 import { predictFile } from '@tfpipe/serve';
 
 interface PredictOpts {
   input: string;
   output?: string;
   batchSize: number;
+  engine?: EngineChoice;
 }
 
 /** `pipeline predict <run-dir> --input <file|folder> [--output preds.jsonl]`: one JSON line per row, progress on stderr. */
 export async function predictCommand(runDir: string, opts: PredictOpts): Promise<void> {
   await chooseWasmThreadsForRun(runDir);
   await useBackend('auto', { log: (m) => consoleLogger.info(m) });
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { engine: opts.engine ?? 'auto' });
+  consoleLogger.info(`engine: ${run.engine.name} (${run.engine.reason})`);
   const out: NodeJS.WritableStream | WriteStream = opts.output ? createWriteStream(opts.output) : process.stdout;
   const tty = Boolean(process.stderr.isTTY);
   const started = performance.now();
@@ -44,6 +46,6 @@ export async function predictCommand(runDir: string, opts: PredictOpts): Promise
       (out as WriteStream).end();
       await once(out, 'finish');
     }
-    run.model.dispose();
+    await run.dispose();
   }
 }
