@@ -107,7 +107,7 @@ describe('the multithreaded wasm build in Node', () => {
     } finally {
       setSimdHelperEnabled(true);
     }
-  });
+  }, 300_000); // a hang guard: on a loaded machine each round is slow, and rounds run until the helper took part
 
   it('a script on the threaded build exits on its own once it is done', () => {
     const r = runScript({});
