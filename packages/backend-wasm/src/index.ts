@@ -11,6 +11,7 @@ export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
 export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from './parallel/shard-loss.js';
 export type { WorkerSetup } from './parallel/worker.js';
 export { setSimdHelperEnabled } from './simd/helper.js';
+export { simdKernelsFallbackReason } from './simd/instance.js';
 export { setWinogradEnabled } from './kernels/winograd.js';
 /** This package's version, read from its package.json. */
 export const VERSION = packageVersion(import.meta.url);

@@ -25,9 +25,10 @@ const trial = (id: string): Trial => ({ id, index: 0, point: 0, params: {}, over
 describe('runTrial (the sweep trial runner)', () => {
   it('reports the best epoch figures and test metrics, and leaks no tensors across trials', async () => {
     const out = await runTrial(trial('t0'), { runDir: join(dir, 't0'), signal: new AbortController().signal });
-    expect(out.metrics.val_accuracy).toBeGreaterThanOrEqual(0);
+    // Three balanced iris classes: answering one class scores 0.33; two epochs of this MLP reach about 0.83.
+    expect(out.metrics.val_accuracy).toBeGreaterThan(0.6);
     expect(out.metrics.val_accuracy).toBeLessThanOrEqual(1);
-    expect(typeof out.metrics.test_accuracy).toBe('number');
+    expect(out.metrics.test_accuracy).toBeGreaterThan(0.6);
     expect(out.runDir).toBe(join(dir, 't0', 'run'));
     let i = 1;
     await expectNoLeakedTensors(async () => {

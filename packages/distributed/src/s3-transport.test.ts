@@ -12,15 +12,18 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWithout } from '@tfpipe/test-utils';
 import { score, seededBytes } from './__fixtures__/quadratic-runner.js';
 import { parseS3Location } from './chunk-store.js';
 import { pingRedis, workerEntryPath } from './index.js';
 
 const REDIS = process.env.TFPIPE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const reachable = await pingRedis(REDIS, 1000).then(
+const reachable = await pingRedis(REDIS, 15_000).then(
   () => true,
   () => false,
 );
+// Skips without Redis, except under CI (or TFPIPE_REQUIRE_SERVICES=1), where that fails the file.
+const noRedis = skipWithout('Redis', reachable, `no Redis at ${REDIS}`);
 const QUADRATIC = `${fileURLToPath(new URL('./__fixtures__/quadratic-runner.ts', import.meta.url))}#runTrial`;
 const PREFIX = `tfpipe-s3-${process.pid}-${Date.now().toString(36)}`;
 const BUCKET = 'tfpipe-test';
@@ -108,7 +111,7 @@ describe('artifacts in an S3-compatible bucket', () => {
     expect(r.missing).toMatch(/is incomplete: s3:\/\/tfpipe-test\/unit holds 0 of its 3 chunks/);
   });
 
-  it.skipIf(!reachable)('two workers with scratch folders of their own send a 4-trial sweep’s files through the bucket', async () => {
+  it.skipIf(noRedis)('two workers with scratch folders of their own send a 4-trial sweep’s files through the bucket', async () => {
     await Promise.all([spawnWorker('s1'), spawnWorker('s2')]);
     const sweepDir = await mkdtemp(join(tmpdir(), 'tfpipe-s3-sweep-'));
     const options = join(sweepDir, '..', `${sweepDir.split('/').at(-1)}.options.json`);

@@ -16,7 +16,7 @@ import type { Trial, TrialContext, TrialOutput } from '../types.js';
 
 interface QuadraticConfig {
   objective: { x: number; y: number };
-  work?: { ms?: number; failAttempts?: number; alwaysFail?: boolean; crash?: boolean; afterStartOf?: string; journal?: string; bytes?: number; model?: boolean };
+  work?: { ms?: number; failAttempts?: number; alwaysFail?: boolean; crash?: boolean; afterStartOf?: string; journal?: string; bytes?: number; model?: boolean; untilFile?: string };
   seed?: number;
 }
 
@@ -56,6 +56,14 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
     for (;;) {
       if (ctx.signal.aborted) throw new Error('aborted');
       if (await access(sibling).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  // untilFile: the trial does not finish before the test creates this file (an ordering that holds however slow the machine).
+  if (work.untilFile) {
+    for (;;) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      if (await access(work.untilFile).then(() => true, () => false)) break;
       await new Promise((r) => setTimeout(r, 20));
     }
   }

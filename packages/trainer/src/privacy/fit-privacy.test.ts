@@ -27,7 +27,7 @@ describe('fit with train.privacy (DP-SGD)', () => {
       seed: 4,
       datasetSize: 48,
     });
-    priv.history.forEach((h, i) => expect(h.loss).toBeCloseTo(plain.history[i]!.loss, 5));
+    for (const [i, h] of priv.history.entries()) expect(h.loss).toBeCloseTo(plain.history[i]!.loss, 5);
     expect(priv.history.at(-1)!.epsilon).toBe(Number.POSITIVE_INFINITY);
   });
 
