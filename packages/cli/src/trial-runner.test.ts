@@ -34,7 +34,7 @@ describe('runTrial (the sweep trial runner)', () => {
     await expectNoLeakedTensors(async () => {
       await runTrial(trial(`t${i}`), { runDir: join(dir, `t${i++}`), signal: new AbortController().signal });
     }, 2);
-  }, 120_000);
+  }, 300_000);
 
   it("runs a trial whose config names plugins (absolute paths, as a sweep hands them out): the plugin's types build and train", async () => {
     const raw = parse(await readFile(join(fixtures, 'plugin', 'rings.yaml'), 'utf8')) as Record<string, unknown>;
@@ -42,5 +42,5 @@ describe('runTrial (the sweep trial runner)', () => {
     const out = await runTrial({ id: 'p0', index: 0, point: 0, params: {}, overrides: {}, config: withPlugins, seed: 3 }, { runDir: join(dir, 'p0'), signal: new AbortController().signal });
     // Two balanced rings: always answering one scores 0.5.
     expect(out.metrics.test_accuracy).toBeGreaterThan(0.9);
-  }, 120_000);
+  }, 300_000);
 });

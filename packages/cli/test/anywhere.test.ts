@@ -20,18 +20,18 @@ describe('pnpm pipeline from a subfolder', () => {
     const r = await spawnResult('pnpm', ['pipeline', 'validate', 'pipeline.yaml'], join(repo, 'examples/iris-mlp'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pipeline\.yaml: valid/m);
-  }, 120_000);
+  }, 300_000);
 
   it('the root script (pnpm -w pipeline) also resolves paths from where the user stands', async () => {
     const r = await spawnResult('pnpm', ['-s', '-w', 'pipeline', 'validate', 'pipeline.yaml'], join(repo, 'examples/iris-logistic'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pipeline\.yaml: valid/m);
-  }, 120_000);
+  }, 300_000);
 
   it('writes a relative --out under the folder the user is in', async () => {
     const out = join(tmp, 'schema.json');
     const r = await spawnResult('pnpm', ['pipeline', 'schema', '--out', relative(join(repo, 'packages/cli'), out)], join(repo, 'packages/cli'));
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(await readFile(out, 'utf8'))).toHaveProperty('properties');
-  }, 120_000);
+  }, 300_000);
 });

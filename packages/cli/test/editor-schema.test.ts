@@ -27,7 +27,7 @@ describe('the editor schema (`pipeline schema`) under a real JSON Schema validat
     const schema = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     validate = new Ajv2020({ allErrors: true, strict: false, formats: { uri: (s: string) => URL.canParse(s) } }).compile(schema);
-  }, 60_000);
+  }, 300_000);
 
   it('accepts every config under examples/ and configs/, presets and files with extends: included', async () => {
     const files = [...(await yamlFiles(join(repo, 'examples'))), ...(await yamlFiles(join(repo, 'configs')))];

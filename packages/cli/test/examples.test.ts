@@ -47,7 +47,7 @@ beforeAll(async () => {
     expect(r.code, r.stderr).toBe(0);
     prepared[name] = out;
   }
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -62,7 +62,7 @@ describe.concurrent('pipeline validate', () => {
     const r = await pipeline(['validate', example(name)]);
     expect(r.stderr + r.stdout).toContain('valid');
     expect(r.code, r.stderr).toBe(0);
-  }, 180_000);
+  }, 300_000);
 });
 
 /** Runs an example into <tmp>/<name> and returns the run directory and the result. */
@@ -91,7 +91,7 @@ describe('pipeline run on slices', () => {
     const ev = await readJson<Evaluation>(join(dir, 'evaluation.json'));
     expect(majorityRate(ev)).toBeLessThan(0.4); // three balanced classes
     expect(ev.metrics.accuracy).toBeGreaterThan(0.8);
-  }, 180_000);
+  }, 300_000);
 
   it('cars-regression reports regression metrics that agree with each other', async () => {
     const { dir, r } = await run('cars-regression', [`data.source.path=${prepared.cars}`, 'train.epochs=20', 'evaluate.gates={}']);
@@ -105,7 +105,7 @@ describe('pipeline run on slices', () => {
     expect(metrics.r2).toBeGreaterThan(0.5);
     const pre = await readJson<unknown>(join(dir, 'model/preprocess.json'));
     expect(JSON.stringify(pre)).toContain('impute');
-  }, 180_000);
+  }, 300_000);
 
   it('early-stopping stops, restores the best epoch and says so in metrics.jsonl and evaluation.json', async () => {
     const { dir, r } = await run('early-stopping', []);
@@ -120,7 +120,7 @@ describe('pipeline run on slices', () => {
     expect(Math.min(...lines.map((l) => l.val_loss!))).toBe(best.val_loss);
     const info = await readJson<{ bestEpoch: number; stopReason: string }>(join(dir, 'run.json'));
     expect(info).toMatchObject({ bestEpoch: ev.bestEpoch, stopReason: 'early-stopping' });
-  }, 180_000);
+  }, 300_000);
 
   it('gate-failure exits 3, names each failed gate and its value, and leaves the model unblessed', async () => {
     const { dir, r } = await run('gate-failure', []);
@@ -130,7 +130,7 @@ describe('pipeline run on slices', () => {
     expect(existsSync(join(dir, 'model/model.json'))).toBe(true);
     const info = await readJson<{ blessed: boolean; status: string }>(join(dir, 'run.json'));
     expect(info).toMatchObject({ blessed: false, status: 'gate-failed' });
-  }, 180_000);
+  }, 300_000);
 
   it.each(['sentiment-lstm', 'sentiment-transformer'])('%s learns a slice of the prepared sentences', async (name) => {
     const { dir, r } = await run(name, [`data.source.path=${prepared.sentiment}`, `data.source.limit=${SENTIMENT.limit}`, `train.epochs=${SENTIMENT.epochs}`, 'evaluate.gates={}']);
@@ -143,7 +143,7 @@ describe('pipeline run on slices', () => {
     const ev = await readJson<Evaluation>(join(dir, 'evaluation.json'));
     expect(ev.metrics.accuracy).toBeGreaterThan(majorityRate(ev) + 0.1);
     expect(ev.metrics.rocAuc).toBeGreaterThan(0.65);
-  }, 180_000);
+  }, 300_000);
 
   it('mnist-cnn-zoo (presets through extends:) trains two epochs on 300 digits', async () => {
     // Two epochs: the preset's one-epoch warm-up must be shorter than training (a config error otherwise).
@@ -164,7 +164,7 @@ describe('pipeline run on slices', () => {
     expect(ev.metrics.accuracy).toBeGreaterThan(majorityRate(ev) + 0.05);
     const lines = await readJsonl(join(dir, 'metrics.jsonl'));
     expect(lines.at(-1)!.accuracy).toBeGreaterThan(0.2);
-  }, 180_000);
+  }, 300_000);
 
   it('spam-fusion trains its two inputs on a slice of the prepared emails', async () => {
     const { dir, r } = await run('spam-fusion', [`data.source.path=${prepared.spam}`, 'train.epochs=3', 'evaluate.gates={}']);
@@ -176,5 +176,5 @@ describe('pipeline run on slices', () => {
     expect(ev.metrics.accuracy).toBeGreaterThan(majorityRate(ev) + 0.05);
     expect(ev.metrics.rocAuc).toBeGreaterThan(0.7);
     expect(ev.metrics.f1).toBeGreaterThan(0.3);
-  }, 180_000);
+  }, 300_000);
 });

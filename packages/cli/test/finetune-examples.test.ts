@@ -31,7 +31,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
       expect(r.stdout + r.stderr, f).toContain(': valid');
       expect(r.code, `${f}: ${r.stderr}`).toBe(0);
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('examples/adversarial-mnist end to end (400 training digits, 100 test digits, 2 epochs)', () => {
@@ -71,7 +71,7 @@ describe('examples/adversarial-mnist end to end (400 training digits, 100 test d
       if (existsSync(join(out, 'evaluation.json')))
         evaluations[name] = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')) as Evaluation;
     }
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
   });

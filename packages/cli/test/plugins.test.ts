@@ -27,7 +27,7 @@ describe('plugins: a custom model, transform and source registered from TypeScri
     expect(bad.stderr).toMatch(/data\.source\.type: unknown type; received "my\/rings"/);
     expect(bad.stderr).toMatch(/preprocess\[0\]\.type: unknown type; received "my\/radius"/);
     expect(bad.stderr).toMatch(/model\.type: unknown type; received "my\/wide".*no-plugin\.yaml:\d+:\d+/);
-  }, 60_000);
+  }, 300_000);
 
   it('run trains, evaluates and saves a pipeline built from them, well above chance; predict loads them again', async () => {
     const out = join(tmp, 'run');
@@ -47,7 +47,7 @@ describe('plugins: a custom model, transform and source registered from TypeScri
     expect(p.code, p.stderr).toBe(0);
     const labels = p.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { label: string }).label);
     expect(labels).toEqual(['inner', 'inner', 'outer', 'outer', 'inner', 'outer']);
-  }, 180_000);
+  }, 300_000);
 
   it('the JSON Schema of the registries a config loaded includes the registered types', async () => {
     const loaded = await loadPipelineConfig(config);

@@ -21,7 +21,7 @@ beforeAll(async () => {
   sentences = join(tmp, 'sentences.jsonl');
   const r = await node([join(repo, 'tools/data/prepare-sentiment.ts'), '--out', sentences]);
   expect(r.code, r.stderr).toBe(0);
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -147,14 +147,14 @@ describe('pipeline run --resume after SIGKILL gives the uninterrupted run exactl
       args: ['examples/mnist-cnn/pipeline.yaml', ...sets(['data.source.limit=600', 'data.split.test.source.limit=200', 'train.epochs=3', 'evaluate.gates={}'])],
       phases: [{ dir: '', epochs: 3 }],
     });
-  }, 180_000);
+  }, 300_000);
 
   it('the LSTM sentiment model with dropout (600 sentences, 3 epochs)', async () => {
     await expectExactResume('lstm', {
       args: ['examples/sentiment-lstm/pipeline.yaml', ...sets([`data.source.path=${sentences}`, 'data.source.limit=600', 'train.epochs=3', 'evaluate.gates={}'])],
       phases: [{ dir: '', epochs: 3 }],
     });
-  }, 180_000);
+  }, 300_000);
 
   it('a fine-tuning run in two stages with per-layer learning rates', async () => {
     const base = join(tmp, 'base');
@@ -171,5 +171,5 @@ describe('pipeline run --resume after SIGKILL gives the uninterrupted run exactl
         { dir: 'stages/2', epochs: 2 },
       ],
     });
-  }, 240_000);
+  }, 300_000);
 });

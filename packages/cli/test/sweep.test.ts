@@ -49,7 +49,7 @@ describe('pipeline sweep', () => {
     await expectCompletedSweep(dir, r.stdout);
     const status = await pipeline(['sweep', 'status', dir]);
     expect(status.stdout).toMatch(/status: completed/);
-  }, 180_000);
+  }, 300_000);
 
   it.skipIf(noRedis)('runs the same grid on two workers through Redis (needs redis-server on 127.0.0.1:6379)', async () => {
     const dir = join(tmp, 'queue');
@@ -75,7 +75,7 @@ describe('pipeline sweep', () => {
     } finally {
       await Promise.all(workers.map((w) => new Promise((res) => { w.on('close', res); w.kill('SIGINT'); })));
     }
-  }, 180_000);
+  }, 300_000);
 
   it('emits a valid Indexed Job for the sweep without contacting a cluster', async () => {
     const dir = join(tmp, 'k8s');
@@ -86,7 +86,7 @@ describe('pipeline sweep', () => {
     const job = docs.find((d) => d.kind === 'Job')!;
     expect(job.spec).toMatchObject({ completions: 2, completionMode: 'Indexed' });
     expect(docs.some((d) => d.kind === 'ConfigMap')).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('with --queue, emits a pool of queue workers with no volume, and says where pods read the data', async () => {
     const dir = join(tmp, 'k8s-pool');
@@ -100,5 +100,5 @@ describe('pipeline sweep', () => {
     // The fixture names a file on this machine: the emit says so, and how the coordinator is started.
     expect(r.stdout).toMatch(/data: data\.source\.path = \/.*iris\.csv \(a path on this machine: pods must have it at this path/);
     expect(r.stdout).toMatch(/then run the coordinator: pipeline sweep .*iris-sweep\.yaml --queue redis:\/\/redis\.ml:6379 --out .*e2e-sweep-sweep-/);
-  }, 180_000);
+  }, 300_000);
 });

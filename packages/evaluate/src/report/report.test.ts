@@ -92,7 +92,7 @@ beforeAll(async () => {
     examples,
     gates: checkGates(evaluation, gatesSchema.parse({ accuracy: { min: 0.8 }, loss: { max: 0.1 } })),
   });
-}, 60_000);
+}, 300_000);
 
 describe('PNG encoder', () => {
   it('round-trips through an independent decoder (resvg)', () => {
@@ -182,5 +182,5 @@ describe('writeReport', () => {
     expect([...png.subarray(0, 4)]).toEqual([137, 80, 78, 71]);
     // A blank page compresses to almost nothing; a page full of plots does not.
     expect(png.length).toBeGreaterThan(100_000);
-  }, 60_000);
+  }, 300_000);
 });

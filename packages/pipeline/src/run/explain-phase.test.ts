@@ -71,7 +71,7 @@ describe('explain: in the pipeline', () => {
       const sum = Object.values(e.columns!).reduce((a, v) => a + v, 0);
       expect(sum).toBeCloseTo(e.output! - e.baselineOutput!, 3);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('a bad explain: value is a config error with its YAML path and line', async () => {
     const file = join(dir, 'bad.yaml');
