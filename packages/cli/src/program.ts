@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
+import { VERSION } from './index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -11,7 +12,7 @@ const engineOption = () =>
 export function createProgram(): Command {
   const program = new Command('pipeline')
     .description('tfpipe: composable machine-learning pipelines on TensorFlow.js')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -69,17 +70,37 @@ export function createProgram(): Command {
     .action(async (runDir: string, opts) => (await import('./commands/evaluate.js')).evaluateCommand(runDir, opts));
 
   program
-    .command('serve')
-    .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
+    .command('explain')
+    .description('explain a saved run: attributions per column, token or pixel; permutation importance for a pipeline YAML')
     .argument('<run-dir>', 'a run directory')
+    .requiredOption('--input <path>', 'CSV, JSONL or JSON rows (no labels needed), or a pipeline YAML (its test split)')
+    .option('--out <dir>', 'writes explanations.jsonl, images/*.png and importance.json here', 'explanations')
+    .option('--methods <list>', 'comma-separated: permutation, integrated-gradients, grad-cam')
+    .option('--examples <n>', 'examples to explain one by one', (v) => Number.parseInt(v, 10))
+    .option('--steps <n>', 'integrated-gradients steps', (v) => Number.parseInt(v, 10))
+    .action(async (runDir: string, opts) => (await import('./commands/explain.js')).explainCommand(runDir, opts));
+
+  program
+    .command('serve')
+    .description('serve a run over HTTP: POST /predict, POST /explain, GET /health, /metadata, /metrics, /openapi.json')
+    .argument('[run-dir]', 'a run directory (omit it with --production)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8080)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--admin', 'enable POST /admin/reload')
     .option('--max-batch <n>', 'micro-batch size', (v) => Number.parseInt(v, 10), 32)
     .option('--batch-wait-ms <n>', 'micro-batch wait window', (v) => Number.parseInt(v, 10), 2)
     .option('--body-limit <bytes>', 'request body limit', (v) => Number.parseInt(v, 10), 10 * 1024 * 1024)
+    // Hardening, request log and production pointer (issues 15 and 17): values checked in commands/serve.ts.
+    .option('--runs-root <dir>', 'POST /admin/reload loads only runs inside this folder (default: the folder holding the run); token: TFPIPE_ADMIN_TOKEN')
+    .option('--production <runs-dir>', 'serve the run named by <runs-dir>/production and swap when it changes')
+    .option('--log <dir>', 'log a sample of requests to <dir>/requests-*.jsonl and take POST /feedback')
+    .option('--log-sample <rate>', 'with --log: fraction of requests logged, 0 < rate <= 1 (default 1)')
+    .option('--max-queue <rows>', 'most rows waiting for the model; more get 503 + Retry-After (default 1024)')
+    .option('--timeout-ms <ms>', 'a request not answered this long after it arrived gets a 503 (default 30000)')
+    .option('--explain-max-steps <n>', 'POST /explain: integrated-gradients steps at most', (v) => Number.parseInt(v, 10))
+    .option('--explain-concurrency <n>', 'POST /explain: requests at once, more get 503 (0: off)', (v) => Number.parseInt(v, 10))
     .addOption(engineOption())
-    .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
+    .action(async (runDir: string | undefined, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
   // Drift (@tfpipe/monitor): the run's reference profile against current data.
   program
@@ -105,8 +126,12 @@ export function createProgram(): Command {
     .option('--out <dir>', 'sweep directory (default: <runs>/<name>-sweep-<time>)')
     .option('--timeout <seconds>', 'give up after this long', (v) => Number.parseInt(v, 10))
     .option('--image <image>', 'with --emit: the container image that has the pipeline CLI', 'tfpipe:latest')
-    .option('--volume <claim>', 'with --emit: a ReadWriteMany PersistentVolumeClaim for the sweep directory', 'tfpipe-runs')
+    .option('--volume <claim>', 'with --emit (without --queue): a ReadWriteMany PersistentVolumeClaim for the sweep directory', 'tfpipe-runs')
     .option('--namespace <ns>', 'with --emit: the Kubernetes namespace')
+    // Queue options (issue 21): the workers send trial files back through Redis.
+    .option('--models <which>', 'with --queue: model folders the workers send back: best | all | none', 'best')
+    .option('--redis-timeout <seconds>', 'with --queue: fail once Redis has been unreachable this long', '60')
+    .option('--artifacts <location>', 'with --queue: where workers put trial files: redis | s3://bucket/prefix (AWS_* variables)', 'redis')
     .action(async (config: string | undefined, opts) => (await import('./commands/sweep.js')).sweepCommand(config, opts));
   sweep
     .command('status')
@@ -128,6 +153,11 @@ export function createProgram(): Command {
     .requiredOption('--queue <redis-url>', 'the Redis the sweep enqueues on')
     .option('--concurrency <n>', 'trials at once', (v) => Number.parseInt(v, 10), 1)
     .option('--sweep <id>', 'work on this sweep only (default: every sweep queued)')
+    // Issue 21: trials run in a local folder; their files go back through Redis.
+    .option('--scratch <dir>', 'local folder trials run in (default: a new temporary folder)')
+    .option('--keep-scratch', 'keep each trial\'s files in the scratch folder after sending them')
+    .option('--redis-timeout <seconds>', 'stop, exit 1, once Redis has been unreachable this long', '60')
+    .option('--exit-when-done', 'with --sweep: exit 0 once that sweep has ended (worker pools: sweep --emit k8s --queue)')
     .action(async (opts) => (await import('./commands/worker.js')).workerCommand(opts));
 
   const runs = program.command('runs').description('list, show and compare run directories');

@@ -1,6 +1,6 @@
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
-import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
+import { TFPIPE_VERSION, TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
   checkGates,
@@ -12,11 +12,13 @@ import {
   type GateResult,
 } from '@tfpipe/evaluate';
 import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
-import type { ProgressEvent } from '@tfpipe/trainer';
+import { removeStaleTemps, type ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import { prepareData } from './data-phase.js';
+import { explainTestSplit } from './explain-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
@@ -24,7 +26,7 @@ import { predictorFor } from './predictor.js';
 import { writeRunProfile } from './profile-phase.js';
 import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
-export const TFPIPE_VERSION = '0.1.0';
+export { TFPIPE_VERSION };
 
 export interface RunOptions {
   /** Folder for new run directories (default: the config's output.dir). */
@@ -67,11 +69,13 @@ const metricNameOf = (m: unknown): string => (typeof m === 'string' ? m : ((m as
  * fine-tuning) → training (checkpoints, early stopping, stages) → evaluation on the test split (before vs
  * after, robust accuracy) → gates → report, all into one run directory.
  */
-export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options: RunOptions = {}): Promise<RunResult> {
+export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { registries?: PipelineRegistries }, options: RunOptions = {}): Promise<RunResult> {
   const cfg = loaded.config;
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
   const runDir = options.resume ?? options.out ?? (await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  // A killed run may have left writeFileAtomic's temporary files: the files they were to replace are whole.
+  if (resuming) await removeStaleTemps(runDir);
   const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
   const info: RunInfo = {
     name: cfg.name,
@@ -106,7 +110,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       options.onProgress?.(e);
     };
 
-    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log });
+    const registries = loaded.registries;
+    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
     const { tz, test } = data;
     const task = tz.task;
     log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
@@ -115,7 +120,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
+    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
     const trained = await trainModel(cfg, data, phase, {
       runDir,
       resume: resuming,
@@ -144,6 +149,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       trainedAt: new Date().toISOString(),
       backend: backend.name,
       tfpipeVersion: TFPIPE_VERSION,
+      ...(cfg.plugins.length ? { plugins: cfg.plugins.map((p) => resolvePath(loaded.baseDir, p)) } : {}),
     };
 
     // Evaluation on the test split: after (and before, for fine-tuning), robust accuracy, gates.
@@ -194,6 +200,11 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         ...(robust ? { robust } : {}),
       });
     }
+    // explain: on the test split (explanation.json, and a section of the report).
+    const explanation =
+      cfg.explain && test
+        ? await explainTestSplit(runDir, { explain: cfg.explain, evaluate: cfg.evaluate, model, pre: data.pre, tz, test, seed: cfg.seed, logger: log })
+        : undefined;
     await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: data.pre, tensorizer: tz, metadata });
     // The reference profile for drift checks (@tfpipe/monitor): model/profile.json.
     await writeRunProfile(join(runDir, RUN_FILES.model), { cfg, data, model, logger: log });
@@ -209,6 +220,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
           gates,
           ...(before ? { before } : {}),
           ...(robust ? { robust } : {}),
+          ...(explanation ? { explanation } : {}),
         } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
       );
