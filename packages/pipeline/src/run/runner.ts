@@ -21,7 +21,7 @@ import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
-import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
+import { RUN_FILES, claimRunDir, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
 export const TFPIPE_VERSION = '0.1.0';
 
@@ -70,7 +70,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   const cfg = loaded.config;
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
-  const runDir = options.resume ?? options.out ?? (await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  const runDir = options.resume ?? (options.out !== undefined ? await claimRunDir(options.out) : await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
   const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
   const info: RunInfo = {
     name: cfg.name,
