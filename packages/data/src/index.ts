@@ -1,11 +1,11 @@
 export { Dataset } from './dataset.js';
 export type { CacheOptions, DatasetOptions } from './dataset.js';
-export type { ColumnInfo, ColumnKind, DataProblem, DataSource, Row, SourceContext, Value } from './types.js';
+export type { ColumnInfo, ColumnKind, DataProblem, DataSource, Row, SkipReason, SkipSummary, SourceContext, Value } from './types.js';
 export { sourceSchema, createSourceRegistry, openSource } from './registry.js';
 export type { OpenSourceOptions, SourceConfig } from './registry.js';
 export type { SourceEntry, SourceRegistry } from './source.js';
 export { makeSource, checkSelect, resolveExisting } from './source.js';
-export { RowErrors, describeProblem } from './problems.js';
+export { RowErrors, describeProblem, describeSkips } from './problems.js';
 export { columnTypeSchema, parseNumber, DEFAULT_MISSING } from './columns.js';
 export type { ColumnType } from './columns.js';
 export { loadImage } from './image.js';
@@ -18,3 +18,4 @@ export { textSourceSchema } from './sources/text.js';
 export { arraysSourceSchema } from './sources/arrays.js';
 export { splitSchema, splitDataset, kfoldSplits, splitHash } from './split.js';
 export type { SplitConfig, SplitOptions, Splits } from './split.js';
+export { ROW_ORIGIN, copyRowOrigin, rowOrigin, setRowOrigin } from './origin.js';

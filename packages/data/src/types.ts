@@ -29,6 +29,20 @@ export interface DataProblem {
   message: string;
 }
 
+/** Rows skipped for one reason (`wrong number of fields`, `unreadable value in column "age"`, ...). */
+export interface SkipReason {
+  reason: string;
+  count: number;
+  /** The first few of them, where they were and the value received. */
+  first: (DataProblem & { received?: unknown })[];
+}
+
+/** What `onError: skip` skipped: the distinct rows, counted per reason. */
+export interface SkipSummary {
+  skipped: number;
+  reasons: SkipReason[];
+}
+
 /** An opened source: its columns are known up front, its rows stream lazily (every iteration re-reads). */
 export interface DataSource {
   columns: ColumnInfo[];
@@ -39,6 +53,8 @@ export interface DataSource {
   skipped(): number;
   /** The first problems behind `skipped()` (at most 100), for the run log. */
   problems(): DataProblem[];
+  /** Skipped rows counted per reason, with the first rows of each (for the log, run.json and the report). */
+  skipSummary(): SkipSummary;
 }
 
 /** What a source's `open` gets besides its config. */

@@ -32,7 +32,7 @@ async function openImages(c: ImagesConfig, ctx: SourceContext): Promise<DataSour
     { name: 'label', kind: 'string' },
   ];
   const selected = checkSelect(c.select, ['image', 'label'], ctx);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   const wantImage = selected.includes('image');
   const wanted = c.limit === undefined || c.onError === 'skip' ? files : files.slice(0, c.limit);
   return makeSource({

@@ -5,6 +5,7 @@ import { TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import type { ColumnType } from '../columns.js';
 import { columnInfo, recordSourceShape } from '../columns.js';
+import { setRowOrigin } from '../origin.js';
 import type { RowErrors } from '../problems.js';
 import { BadValue, convertJson, imageColumns, loadRowImages } from '../record.js';
 import type { ColumnSpec } from '../record.js';
@@ -143,7 +144,7 @@ async function openJsonl(c: JsonlConfig, ctx: SourceContext): Promise<DataSource
   }
   const p = prepare(samples, file, c, ctx);
   const missing = new Set(c.missing);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   return makeSource({
     columns: p.sel.map((s) => columnInfo(s.name, s.type)),
     errors,
@@ -155,7 +156,7 @@ async function openJsonl(c: JsonlConfig, ctx: SourceContext): Promise<DataSource
           continue;
         }
         const row = await toRow(r.value, p, file, { line: r.line }, missing, errors);
-        if (row) yield row;
+        if (row) yield Object.values(row).includes(null) ? setRowOrigin(row, file, r.line) : row;
       }
     },
   });
@@ -178,7 +179,7 @@ async function openJson(c: JsonConfig, ctx: SourceContext): Promise<DataSource> 
   const records = data;
   const p = prepare(records.slice(0, c.inferRows), file, c, ctx);
   const missing = new Set(c.missing);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   return makeSource({
     columns: p.sel.map((s) => columnInfo(s.name, s.type)),
     // Bad records are only found when reading, so the size is known only under onError: fail.

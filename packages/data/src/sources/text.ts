@@ -59,7 +59,7 @@ async function openText(c: TextConfig, ctx: SourceContext): Promise<DataSource> 
   const dir = await resolveExisting(c.dir!, ctx, 'dir', 'dir');
   const { files } = await listClassFolders(dir, c.extensions, [...ctx.path, 'dir']);
   const selected = checkSelect(c.select, ['text', 'label'], ctx);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   const all: ColumnInfo[] = [
     { name: 'text', kind: 'string' },
     { name: 'label', kind: 'string' },
