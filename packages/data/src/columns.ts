@@ -94,7 +94,7 @@ export function inferTextKind(samples: readonly string[]): 'number' | 'boolean' 
 
 /**
  * The kind of a text column from samples, and the samples that do not fit it. A column of numbers with a
- * stray cell (`abc` among numbers: at most 1 in 100 of the samples, at least 4 numbers for each odd one)
+ * stray cell (`abc` among numbers: at most 1 in 20 of the samples, and at least 4 numbers for each odd one)
  * is numeric, and its odd cells become bad rows named by line, column and value, rather than the whole
  * column turning into text. Anything more mixed is text.
  */
@@ -102,7 +102,7 @@ export function inferTextColumn(samples: readonly string[]): { kind: 'number' | 
   if (samples.length === 0) return { kind: 'string', odd: [] };
   const odd = samples.filter((s) => parseNumber(s) === undefined);
   if (odd.length === 0) return { kind: 'number', odd };
-  if (odd.length <= Math.max(1, Math.floor(samples.length / 100)) && samples.length - odd.length >= 4 * odd.length) return { kind: 'number', odd };
+  if (odd.length <= Math.max(1, Math.floor(samples.length / 20)) && samples.length - odd.length >= 4 * odd.length) return { kind: 'number', odd };
   if (samples.every((s) => parseBoolean(s) !== undefined)) return { kind: 'boolean', odd: [] };
   return { kind: 'string', odd: [] };
 }

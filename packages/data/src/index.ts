@@ -19,3 +19,4 @@ export { arraysSourceSchema } from './sources/arrays.js';
 export { splitSchema, splitDataset, kfoldSplits, splitHash } from './split.js';
 export type { SplitConfig, SplitOptions, Splits } from './split.js';
 export { ROW_ORIGIN, copyRowOrigin, rowOrigin, setRowOrigin } from './origin.js';
+export type { PassProgress, ReadProgress, ReadProgressListener } from './progress.js';

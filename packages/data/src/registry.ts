@@ -8,6 +8,7 @@ import { idxSource, idxSourceSchema } from './sources/idx.js';
 import { imagesSource, imagesSourceSchema } from './sources/images.js';
 import { jsonlSource, jsonlSourceSchema, jsonSource, jsonSourceSchema } from './sources/json.js';
 import { textSource, textSourceSchema } from './sources/text.js';
+import type { ReadProgressListener } from './progress.js';
 import type { DataSource } from './types.js';
 
 /** `data.source`: one of the built-in source types, discriminated on `type`. */
@@ -40,6 +41,8 @@ export interface OpenSourceOptions {
   registry?: SourceRegistry;
   /** Config path of this block, for messages; default ['data', 'source']. */
   path?: (string | number)[];
+  /** Progress of each pass over the data: rows, bytes of the file, seconds. */
+  onProgress?: ReadProgressListener;
 }
 
 function knownKeys(schema: z.ZodType): string[] {
@@ -71,5 +74,5 @@ export async function openSource(config: SourceConfig | Record<string, unknown>,
       }),
     );
   }
-  return entry.open(parsed.data, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path });
+  return entry.open(parsed.data, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
 }

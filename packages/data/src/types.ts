@@ -1,5 +1,6 @@
 import type { Logger } from '@tfpipe/core';
 import type { Dataset } from './dataset.js';
+import type { ReadProgressListener } from './progress.js';
 
 /** One cell. Missing values are `null`; images and vectors are flat typed arrays (shape in `ColumnInfo`). */
 export type Value = number | string | boolean | null | Float32Array | Uint8Array;
@@ -62,6 +63,8 @@ export interface SourceContext {
   /** Folder that relative paths in the config are relative to. */
   baseDir: string;
   logger: Logger;
+  /** Progress of each pass over the data (file sources report it per chunk read). */
+  onProgress?: ReadProgressListener | undefined;
   /** Config path of the source, for messages, e.g. ['data', 'source']. */
   path: (string | number)[];
 }

@@ -11,7 +11,7 @@ export { runPipeline, TFPIPE_VERSION } from './run/runner.js';
 export { modelInputs } from './run/inputs.js';
 export { predictorFor } from './run/predictor.js';
 export { evaluateRun } from './run/evaluate-run.js';
-export type { RunOptions, RunResult } from './run/runner.js';
+export type { DataProgressEvent, RunOptions, RunResult } from './run/runner.js';
 export { RUN_FILES, createRunDir, readRunInfo, writeRunInfo, readMetrics, listRunDirs, writeResolvedConfig } from './run/run-dir.js';
 export type { RunInfo, RunStatus } from './run/run-dir.js';
 export { saveModelDir, loadRun, chooseWasmThreadsForRun, MODEL_FILES } from './run/model-dir.js';

@@ -78,7 +78,7 @@ export async function predictCommand(runDir: string, opts: PredictOpts): Promise
       const file = out as WriteStream;
       file.on('error', () => {});
       if (!file.closed) {
-        const closed = new Promise((done) => file.once('close', done));
+        const closed = new Promise<void>((done) => file.once('close', () => done()));
         file.destroy();
         await closed;
       }

@@ -3,6 +3,7 @@ import { TfpipeError } from '@tfpipe/core';
 import { parseNumber } from '../columns.js';
 import { setRowOrigin } from '../origin.js';
 import type { RowErrors } from '../problems.js';
+import type { PassProgress } from '../progress.js';
 import type { Row } from '../types.js';
 
 export interface FastCsvOptions {
@@ -17,6 +18,8 @@ export interface FastCsvOptions {
   missing: ReadonlySet<string>;
   errors: RowErrors;
   chunkSize?: number;
+  /** Told the records and bytes read after each chunk. */
+  progress?: PassProgress;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -155,6 +158,8 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
   let line = 1;
   let headerPending = o.skipHeader;
   let first = true;
+  let recordsRead = 0;
+  let bytes = 0;
   const fh = await open(file, 'r');
   try {
     while (!eof) {
@@ -165,6 +170,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
       }
       const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
       if (bytesRead === 0) eof = true;
+      bytes += bytesRead;
       len += bytesRead;
       let pos = 0;
       if (first && len >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
@@ -298,6 +304,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
           headerPending = false;
           continue;
         }
+        recordsRead++;
         if (structural !== undefined) {
           errors.report({ file, line: recLine, message: structural });
           continue;
@@ -319,7 +326,9 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
         len -= pos;
       }
       if (eof && len > 0) throw new TfpipeError('E_INTERNAL', `fast CSV reader stopped with ${len} unread bytes in ${file}`);
+      o.progress?.tick(recordsRead, bytes);
     }
+    o.progress?.end(recordsRead, bytes);
   } finally {
     await fh.close();
   }

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { TfpipeError, didYouMean } from '@tfpipe/core';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { ColumnType } from '../columns.js';
 import { columnInfo, inferTextColumn, recordSourceShape } from '../columns.js';
 import { setRowOrigin } from '../origin.js';
+import { type PassProgress, passCounter } from '../progress.js';
 import type { RowErrors } from '../problems.js';
 import { BadValue, convertText, imageColumns, loadRowImages } from '../record.js';
 import type { ColumnSpec } from '../record.js';
@@ -123,6 +125,7 @@ async function openCsv(c: CsvSourceConfig, ctx: SourceContext): Promise<DataSour
     ]);
   }
   const errors = rowErrors(c, ctx);
+  const passes = passCounter(file, (await stat(file)).size, ctx.onProgress);
   const useFast = c.parser !== 'csv-parse' && numeric && Buffer.byteLength(c.delimiter) === 1 && Buffer.byteLength(c.quote) === 1;
   const rows = useFast
     ? () =>
@@ -135,12 +138,13 @@ async function openCsv(c: CsvSourceConfig, ctx: SourceContext): Promise<DataSour
           select: sel.map((s) => ({ index: s.index, name: s.spec.name })),
           missing,
           errors,
+          progress: passes.start(),
         })
-    : () => generalRows(file, c, width, sel, missing, errors, ctx);
+    : () => generalRows(file, c, width, sel, missing, errors, ctx, passes.start());
   return makeSource({ columns: sel.map((s) => columnInfo(s.spec.name, s.spec.type)), errors, limit: c.limit, rows });
 }
 
-async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel: { index: number; spec: ColumnSpec }[], missing: ReadonlySet<string>, errors: RowErrors, ctx: SourceContext): AsyncGenerator<Row> {
+async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel: { index: number; spec: ColumnSpec }[], missing: ReadonlySet<string>, errors: RowErrors, ctx: SourceContext, progress: PassProgress): AsyncGenerator<Row> {
   const p = parser(c, c.onError === 'skip');
   let lastLine = 0; // the last line of the last record read: a quote left open starts after it
   p.on('skip', (err: Error & { lines?: number; code?: string }) => {
@@ -159,12 +163,14 @@ async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel
   input.pipe(p);
   let first = c.header;
   try {
+    let records = 0;
     for await (const { record, info } of p as AsyncIterable<ParsedRecord>) {
       lastLine = info.lines;
       if (first) {
         first = false;
         continue;
       }
+      if ((++records & 1023) === 0) progress.tick(records, input.bytesRead);
       if (record.length !== width) {
         errors.report({ file, line: info.lines, message: `expected ${width} fields, found ${record.length}`, received: record.length, expected: `${width} fields` });
         continue;
@@ -186,6 +192,7 @@ async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel
       if (images.length > 0 && !(await loadRowImages(row, images, file, errors, { line: info.lines }))) continue;
       yield hasNull ? setRowOrigin(row, file, info.lines) : row;
     }
+    progress.end(records, input.bytesRead);
   } catch (e) {
     if (e instanceof TfpipeError) throw e;
     // Not about one record (a read error, a parser state it cannot skip past): the rest of the file is

@@ -125,3 +125,32 @@ describe('column kinds', () => {
     }
   });
 });
+
+describe('progress of each pass', () => {
+  it('reports rows and bytes per pass, ending with the whole file', async () => {
+    const body = ['a,b,c', ...Array.from({ length: 5000 }, (_, i) => `${i},${i % 7},${i % 3}`)].join('\n');
+    await writeFile(join(dir, 'big.csv'), `${body}\n`);
+    await writeFile(join(dir, 'big.jsonl'), `${Array.from({ length: 3000 }, (_, i) => JSON.stringify({ a: i, b: i % 5 })).join('\n')}\n`);
+    const size = (name: string) => Buffer.byteLength(name.endsWith('.csv') ? `${body}\n` : '') || undefined;
+    for (const [config, rows] of [
+      [{ type: 'csv', path: 'big.csv', parser: 'fast' }, 5000],
+      [{ type: 'csv', path: 'big.csv', parser: 'csv-parse' }, 5000],
+      [{ type: 'jsonl', path: 'big.jsonl' }, 3000],
+    ] as const) {
+      const events: { pass: number; rows: number; bytes?: number; totalBytes?: number; done: boolean }[] = [];
+      const src = await openSource(config as never, { baseDir: dir, onProgress: (p) => void events.push(p) });
+      await src.rows().toArray();
+      await src.rows().toArray();
+      const ends = events.filter((e) => e.done);
+      expect(ends.map((e) => [e.pass, e.rows]), config.parser ?? config.type).toEqual([
+        [1, rows],
+        [2, rows],
+      ]);
+      const total = ends[0]!.totalBytes!;
+      expect(total).toBeGreaterThan(0);
+      if (config.type === 'csv') expect(total).toBe(size('big.csv'));
+      for (const e of ends) expect(e.bytes).toBe(total);
+      for (const e of events) expect(e.rows).toBeLessThanOrEqual(rows);
+    }
+  });
+});

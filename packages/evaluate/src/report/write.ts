@@ -37,6 +37,23 @@ export interface ReportInput {
   examples?: readonly ImageExample[];
   /** Gate results, shown under the header. */
   gates?: readonly GateResult[];
+  /** Rows the data source skipped (`onError: skip`), per reason with the first few of each. */
+  skipped?: SkippedRows;
+}
+
+/** What `onError: skip` dropped (the shape of @tfpipe/data's `SkipSummary`). */
+export interface SkippedRows {
+  skipped: number;
+  reasons: readonly { reason: string; count: number; first: readonly { file: string; line?: number; record?: number; column?: string; message: string; received?: unknown }[] }[];
+}
+
+function skippedTable(s: SkippedRows): string {
+  const where = (p: SkippedRows['reasons'][number]['first'][number]) =>
+    `${p.line !== undefined ? `line ${p.line}` : p.record !== undefined ? `record ${p.record}` : esc(p.file)}${p.received !== undefined ? `: <code>${esc(JSON.stringify(p.received))}</code>` : ''}`;
+  const rows = s.reasons
+    .map((r) => `<tr><td>${esc(r.reason)}</td><td class="num strong">${fmt(r.count)}</td><td>${r.first.map(where).join(', ')}${r.count > r.first.length ? ', ...' : ''}</td></tr>`)
+    .join('');
+  return `<p class="muted">${fmt(s.skipped)} rows skipped while reading the data (onError: skip).</p><table><tr><th>reason</th><th class="num">rows</th><th>first rows</th></tr>${rows}</table>`;
 }
 
 export interface ReportFiles {
@@ -160,6 +177,7 @@ export async function writeReport(runDir: string, input: ReportInput, options: P
     const table = `<table><tr><th>accuracy</th><th class="num">value</th></tr><tr><td>clean</td><td class="num strong">${fmt(r.accuracy)}</td></tr><tr><td>adversarial</td><td class="num strong">${fmt(r.robustAccuracy)}</td></tr><tr><td>samples</td><td class="num">${fmt(r.samples)}</td></tr></table>`;
     sections.push({ id: 'robustness', title: 'Robustness', body: `${attack}<div class="grid">${table}${figure(svg('robustness'))}</div>` });
   }
+  if (input.skipped && input.skipped.skipped > 0) sections.push({ id: 'skipped', title: 'Skipped rows', body: skippedTable(input.skipped) });
   if (input.config !== undefined) {
     sections.push({ id: 'config', title: 'Config', body: `<details open><summary>pipeline config</summary><pre>${esc(JSON.stringify(input.config, null, 2))}</pre></details>` });
   }

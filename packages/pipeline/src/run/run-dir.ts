@@ -2,6 +2,7 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { TfpipeError, readJsonLines, writeFileAtomic, writeJsonAtomic } from '@tfpipe/core';
+import type { SkipSummary } from '@tfpipe/data';
 
 /** Files of a run directory. One place names them, so writers and readers agree. */
 export const RUN_FILES = {
@@ -34,6 +35,8 @@ export interface RunInfo {
   primaryMetric?: { name: string; direction: 'max' | 'min' };
   blessed?: boolean;
   error?: string;
+  /** Rows the data source skipped (`onError: skip`), per reason with the first rows of each. */
+  skipped?: SkipSummary;
   /** External tracking: the MLflow run this run was recorded as. */
   tracking?: { mlflow?: { uri: string; runId: string; experimentId: string; error?: string } };
   tfpipeVersion: string;

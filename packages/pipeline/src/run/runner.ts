@@ -12,11 +12,12 @@ import {
   type GateResult,
 } from '@tfpipe/evaluate';
 import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
+import type { DataSource, ReadProgress, SkipSummary } from '@tfpipe/data';
 import type { ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineConfig } from '../schema.js';
-import { prepareData } from './data-phase.js';
+import { logSkipped, prepareData } from './data-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
@@ -37,7 +38,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Throw E_GATE when a gate fails (default). Sweeps keep the result instead: the run is still marked not blessed. */
   failOnGate?: boolean;
+  /** Progress of each pass over the data file, with what the pass is for. */
+  onDataProgress?: (event: DataProgressEvent) => void;
 }
+
+/** A data source's pass progress, and what the pass is for (`training` passes also get the trainer's steps). */
+export type DataProgressEvent = ReadProgress & { phase?: string };
 
 export interface RunResult {
   runDir: string;
@@ -86,6 +92,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
   const shown = relative(process.cwd(), runDir);
   log.info(`run directory: ${shown && !shown.startsWith('..') ? shown : runDir}${resuming ? ' (resuming)' : ''}`);
   let mlflow: MlflowRun | undefined;
+  let source: DataSource | undefined;
 
   try {
     // The wasm backend's threads (unless TFPIPE_WASM_THREADS says): data-parallel training runs one wasm
@@ -105,7 +112,19 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       options.onProgress?.(e);
     };
 
-    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log });
+    let reading: string | undefined; // what passes over the data are for now, for the progress display
+    const data = await prepareData(cfg, {
+      baseDir: loaded.baseDir,
+      logger: log,
+      ...(options.onDataProgress ? { onProgress: (p: ReadProgress) => options.onDataProgress!({ ...p, ...(reading ? { phase: reading } : {}) }) } : {}),
+      phase: (label) => {
+        reading = label;
+      },
+    });
+    source = data.source;
+    // Skipped rows are known once a pass has read the data: recorded now, so a run that fails later has them.
+    info.skipped = data.source.skipSummary();
+    await writeRunInfo(runDir, info);
     const { tz, test } = data;
     const task = tz.task;
     log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
@@ -114,8 +133,9 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
-    const trained = await trainModel(cfg, data, phase, {
+    const modelPhase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
+    reading = 'training';
+    const trained = await trainModel(cfg, data, modelPhase, {
       runDir,
       resume: resuming,
       logger: log,
@@ -127,7 +147,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     if (trained.bestEpoch !== undefined) info.bestEpoch = trained.bestEpoch;
 
     // LoRA: keep the adapters alone (small), then fold them into the weights so the saved model is plain.
-    let model = phase.model;
+    let model = modelPhase.model;
     if (loraLayers(model).length > 0) {
       const saved = await saveAdapters(model, join(runDir, 'adapters'));
       log.info(`adapters: ${saved.params.toLocaleString('en-US')} parameters, ${saved.bytes.toLocaleString('en-US')} bytes in adapters/`);
@@ -151,6 +171,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     let robust: Awaited<ReturnType<typeof evaluateRobustness>> | undefined;
     let gates: GateResult[] = [];
     if (test) {
+      reading = 'evaluating on the test split';
       const testBatches = data.batches(test, Math.max(cfg.train.batchSize, 256));
       const metrics = resolveMetrics(cfg.evaluate, task);
       const opts = {
@@ -160,8 +181,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         task,
         ...('labels' in task && task.labels ? { labels: task.labels } : {}),
       };
-      if (phase.finetune) {
-        const cmp = await compareBeforeAfter(predictorFor(phase.finetune.before), predictorFor(model), testBatches, opts);
+      if (modelPhase.finetune) {
+        const cmp = await compareBeforeAfter(predictorFor(modelPhase.finetune.before), predictorFor(model), testBatches, opts);
         before = cmp.before;
         evaluation = cmp.after;
         log.info(`before → after: ${Object.entries(cmp.delta).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${(before!.metrics[k] as number).toFixed(4)} → ${(evaluation!.metrics[k] as number).toFixed(4)} (${(v as number) >= 0 ? '+' : ''}${(v as number).toFixed(4)})`).join(', ')}`);
@@ -206,6 +227,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
           gates,
           ...(before ? { before } : {}),
           ...(robust ? { robust } : {}),
+          skipped: data.source.skipSummary(),
         } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
       );
@@ -214,12 +236,13 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     info.blessed = failed.length === 0;
     info.status = trained.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
     info.endedAt = new Date().toISOString();
+    info.skipped = logSkippedIfMore(data.source, info.skipped, log);
     await finishTracking(mlflow, info, info.status === 'interrupted' ? 'KILLED' : 'FINISHED');
     await writeRunInfo(runDir, info);
-    if (model !== phase.model) phase.model.dispose();
+    if (model !== modelPhase.model) modelPhase.model.dispose();
     model.dispose();
-    if (phase.finetune && phase.finetune.before !== phase.model) phase.finetune.before.dispose();
-    if (phase.finetune && phase.finetune.base.model !== phase.finetune.before) phase.finetune.base.model.dispose();
+    if (modelPhase.finetune && modelPhase.finetune.before !== modelPhase.model) modelPhase.finetune.before.dispose();
+    if (modelPhase.finetune && modelPhase.finetune.base.model !== modelPhase.finetune.before) modelPhase.finetune.base.model.dispose();
     if (failed.length && options.failOnGate !== false) {
       throw new TfpipeError('E_GATE', `${failed.length} gate(s) failed:\n${failed.map((g) => `  - ${g.message}`).join('\n')}`, {
         hint: `The model is saved in ${runDir} but not blessed.`,
@@ -231,6 +254,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     // same file:line:column as the loader's.
     const e = withLocations(loaded, caught);
     if (info.status === 'running') {
+      if (source) info.skipped = source.skipSummary();
       info.status = options.signal?.aborted ? 'interrupted' : 'failed';
       info.error = (e as Error).message;
       info.endedAt = new Date().toISOString();
@@ -245,6 +269,13 @@ async function finishTracking(mlflow: MlflowRun | undefined, info: RunInfo, stat
   if (!mlflow) return;
   const error = await mlflow.finish(status);
   if (error && info.tracking?.mlflow) info.tracking.mlflow.error = error;
+}
+
+/** Rows skipped after the first passes (a separate test file, rows only training reached): logged too. */
+function logSkippedIfMore(source: DataSource, before: SkipSummary | undefined, log: Logger): SkipSummary {
+  const now = source.skipSummary();
+  if (now.skipped > (before?.skipped ?? 0)) logSkipped(source, log);
+  return now;
 }
 
 function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, number> {
