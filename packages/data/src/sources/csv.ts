@@ -195,14 +195,14 @@ async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel
     progress.end(records, input.bytesRead);
   } catch (e) {
     if (e instanceof TfpipeError) throw e;
-    // Not about one record (a read error, a parser state it cannot skip past): the rest of the file is
-    // unread, so this fails whatever onError says, instead of ending the data early as one skipped row.
     const err = e as Error & { lines?: number; code?: string };
     // Under onError: fail, a parser error about one record reads like any bad row (this throws).
     if (c.onError === 'fail' && err.code?.startsWith('CSV_') && err.code !== 'CSV_QUOTE_NOT_CLOSED') {
       errors.report({ file, ...(err.lines !== undefined ? { line: err.lines } : {}), message: err.message });
     }
     if (err.code === 'CSV_QUOTE_NOT_CLOSED') throw unclosedQuote(file, lastLine + 1);
+    // Not about one record (a read error, a parser state it cannot skip past): the rest of the file is
+    // unread, so this fails whatever onError says, instead of ending the data early as one skipped row.
     const where = `${file}${err.lines !== undefined ? ` line ${err.lines}` : ''}`;
     throw new TfpipeError('E_DATA', `${where}: reading stopped: ${err.message}`, {
       path: ctx.path,
