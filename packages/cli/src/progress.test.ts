@@ -19,6 +19,7 @@ describe('run progress', () => {
     expect(formatDataProgress({ ...pass, rows: 4_000_000, bytes: 2 * 1024 ** 3, seconds: 40, done: true })).toBe(
       'read big.csv (fitting the preprocessing), pass 1: 4,000,000 rows, 2.00 GB in 40.0 s (100,000 rows/s, 51.2 MB/s)',
     );
+    expect(formatDataProgress({ file: '/data/images', pass: 2, rows: 250, totalRows: 1000, seconds: 5, done: false })).toBe('reading images, pass 2: 250 of 1,000 rows  50 rows/s  ETA 0:15');
   });
 
   it('plain output: a line per interval during a long pass, then the totals; training passes left to the trainer', () => {

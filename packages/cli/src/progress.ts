@@ -29,12 +29,15 @@ export function formatDataProgress(e: DataProgressEvent): string {
     const mbs = e.bytes !== undefined ? `, ${(e.bytes / MB / secs).toFixed(1)} MB/s` : '';
     return `${what}: ${int(e.rows)} rows${bytes} in ${e.seconds.toFixed(1)} s (${int(e.rows / secs)} rows/s${mbs})`;
   }
-  const parts = [`${int(e.rows)} rows`];
+  const parts = [`${int(e.rows)}${e.totalRows !== undefined && e.bytes === undefined ? ` of ${int(e.totalRows)}` : ''} rows`];
   if (e.bytes !== undefined) {
     parts.push(e.totalBytes ? `${size(e.bytes)} of ${size(e.totalBytes)}` : size(e.bytes));
     parts.push(`${(e.bytes / MB / secs).toFixed(1)} MB/s`);
     if (e.totalBytes && e.bytes > 0) parts.push(`ETA ${duration(((e.totalBytes - e.bytes) * secs) / e.bytes)}`);
-  } else parts.push(`${int(e.rows / secs)} rows/s`);
+  } else {
+    parts.push(`${int(e.rows / secs)} rows/s`);
+    if (e.totalRows && e.rows > 0) parts.push(`ETA ${duration(((e.totalRows - e.rows) * secs) / e.rows)}`);
+  }
   return `${what}: ${parts.join('  ')}`;
 }
 

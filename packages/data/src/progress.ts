@@ -9,6 +9,8 @@ export interface ReadProgress {
   /** Bytes read so far, and the file's size, when the source reads a file. */
   bytes?: number;
   totalBytes?: number;
+  /** The rows a pass reads, when known up front (a folder's files). */
+  totalRows?: number;
   /** Seconds since the pass started. */
   seconds: number;
   /** The last report of a pass that read the file to its end. */
@@ -28,7 +30,7 @@ const NOOP: PassProgress = { tick() {}, end() {} };
 const MIN_INTERVAL_MS = 100;
 
 /** A per-source counter of passes; `start()` at the top of each `rows()` iteration. */
-export function passCounter(file: string, totalBytes: number | undefined, listener: ReadProgressListener | undefined): { start(): PassProgress } {
+export function passCounter(file: string, totalBytes: number | undefined, listener: ReadProgressListener | undefined, totalRows?: number): { start(): PassProgress } {
   let passes = 0;
   return {
     start() {
@@ -37,7 +39,7 @@ export function passCounter(file: string, totalBytes: number | undefined, listen
       const t0 = performance.now();
       let last = 0;
       const report = (rows: number, bytes: number | undefined, done: boolean) =>
-        listener({ file, pass, rows, ...(bytes !== undefined ? { bytes } : {}), ...(totalBytes !== undefined ? { totalBytes } : {}), seconds: (performance.now() - t0) / 1000, done });
+        listener({ file, pass, rows, ...(bytes !== undefined ? { bytes } : {}), ...(totalBytes !== undefined ? { totalBytes } : {}), ...(totalRows !== undefined ? { totalRows } : {}), seconds: (performance.now() - t0) / 1000, done });
       return {
         tick(rows, bytes) {
           const now = performance.now();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,5 +152,17 @@ describe('progress of each pass', () => {
       for (const e of ends) expect(e.bytes).toBe(total);
       for (const e of events) expect(e.rows).toBeLessThanOrEqual(rows);
     }
+  });
+
+  it('a folder of images or texts reports files read of the total', async () => {
+    const root = join(dir, 'texts');
+    for (const [label, n] of [['pos', 3], ['neg', 2]] as const) {
+      await mkdir(join(root, label), { recursive: true });
+      for (let i = 0; i < n; i++) await writeFile(join(root, label, `${i}.txt`), `${label} ${i}`);
+    }
+    const events: { pass: number; rows: number; totalRows?: number; done: boolean }[] = [];
+    const src = await openSource({ type: 'text', dir: 'texts' } as never, { baseDir: dir, onProgress: (p) => void events.push(p) });
+    expect(await src.rows().toArray()).toHaveLength(5);
+    expect(events.filter((e) => e.done)).toEqual([expect.objectContaining({ pass: 1, rows: 5, totalRows: 5, done: true })]);
   });
 });
