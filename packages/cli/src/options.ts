@@ -109,6 +109,12 @@ const setOption: OptionSpec = {
 };
 const runsDir: OptionSpec = { flags: '--dir <dir>', description: 'runs folder', value: { type: 'text' }, default: 'runs' };
 const redis = { type: 'url', protocols: ['redis:', 'rediss:'] } as const;
+const engine: OptionSpec = {
+  flags: '--engine <engine>',
+  description: 'who computes predictions; auto: onnxruntime-node when installed and the model exports to ONNX, else TF.js',
+  value: { type: 'enum', values: ['auto', 'onnxruntime', 'tfjs'] },
+  default: 'auto',
+};
 
 /** Every command's options, keyed by the command's path (`sweep run-trial`, `runs list`). */
 export const COMMAND_OPTIONS = {
@@ -126,6 +132,11 @@ export const COMMAND_OPTIONS = {
     { flags: '--input <path>', description: 'CSV, TSV, JSONL or JSON file, or a folder of images', value: { type: 'text' }, required: true },
     { flags: '--output <file>', description: 'JSONL output, written only when every row is predicted (default: stdout)', value: { type: 'text' } },
     { flags: '--batch-size <n>', description: 'rows per batch', value: positive, default: 256 },
+    engine,
+  ],
+  export: [
+    { flags: '--format <format>', description: 'the format to export to', value: { type: 'enum', values: ['onnx'] }, default: 'onnx' },
+    { flags: '--out <file>', description: 'where to write the model (default: <run>/model/model.onnx)', value: { type: 'text' } },
   ],
   evaluate: [
     { flags: '--data <path>', description: 'a pipeline config whose data section to use, or a data file', value: { type: 'text' }, required: true },
@@ -138,6 +149,7 @@ export const COMMAND_OPTIONS = {
     { flags: '--max-batch <n>', description: 'micro-batch size', value: positive, default: 32 },
     { flags: '--batch-wait-ms <n>', description: 'micro-batch wait window in milliseconds', value: { type: 'int', min: 0, max: 60_000 }, default: 2 },
     { flags: '--body-limit <size>', description: 'request body limit', value: { type: 'bytes' }, default: 10 * 1024 * 1024 },
+    engine,
   ],
   sweep: [
     setOption,

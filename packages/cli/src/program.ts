@@ -35,6 +35,11 @@ export function createProgram(): Command {
     .argument('<run-dir>', 'a run directory (or its model/ folder)')
     .action(async (runDir: string, opts) => (await import('./commands/predict.js')).predictCommand(runDir, opts));
 
+  withOptions(program.command('export'), 'export')
+    .description("export a run's model for other runtimes: model.onnx (+ onnx.json) next to the model")
+    .argument('<run-dir>', 'a run directory (or its model/ folder)')
+    .action(async (runDir: string, opts) => (await import('./commands/export.js')).exportCommand(runDir, opts));
+
   withOptions(program.command('evaluate'), 'evaluate')
     .description('evaluate a saved run on new data')
     .argument('<run-dir>', 'a run directory')

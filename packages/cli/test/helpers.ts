@@ -15,14 +15,14 @@ export interface Result {
 }
 
 /** Starts a command with piped output, no colours. */
-export function start(cmd: string, args: string[], cwd = repo): ChildProcess {
-  return spawn(cmd, args, { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(cmd: string, args: string[], cwd = repo, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(cmd, args, { cwd, env: { ...env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs a command to its end and collects its exit code and output. */
-export function spawnResult(cmd: string, args: string[], cwd = repo): Promise<Result> {
+export function spawnResult(cmd: string, args: string[], cwd = repo, env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   return new Promise((res, rej) => {
-    const child = start(cmd, args, cwd);
+    const child = start(cmd, args, cwd, env);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -33,7 +33,7 @@ export function spawnResult(cmd: string, args: string[], cwd = repo): Promise<Re
 }
 
 /** A TypeScript script of the repository (a tools/ script), run from source. */
-export const node = (args: string[], cwd = repo): Promise<Result> => spawnResult(process.execPath, [...SOURCE_FLAGS, ...args], cwd);
+export const node = (args: string[], cwd = repo, env: NodeJS.ProcessEnv = process.env): Promise<Result> => spawnResult(process.execPath, [...SOURCE_FLAGS, ...args], cwd, env);
 
 /** `pipeline <args>`, the real binary from source. */
 export const pipeline = (args: string[], cwd = repo): Promise<Result> => node([bin, ...args], cwd);

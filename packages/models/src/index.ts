@@ -30,6 +30,8 @@ export type { LayersConfig } from './layers-list.js';
 export { LIST_LAYER_TYPES, layersSchema } from './layers-list.js';
 export type { LogisticConfig } from './logistic.js';
 export { logisticSchema } from './logistic.js';
+export type { LinearConfig } from './linear.js';
+export { linearSchema } from './linear.js';
 export type { MlpConfig } from './mlp.js';
 export { mlpSchema } from './mlp.js';
 export type { ModelConfig } from './registry.js';

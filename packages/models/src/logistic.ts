@@ -52,7 +52,7 @@ export const logisticBuilder: ModelBuilder<LogisticConfig> = {
               expected: 'binary | multiclass | multilabel',
             },
           ],
-          hint: 'Use type: mlp with units: [] for linear regression.',
+          hint: 'Use type: linear for linear regression.',
         },
       );
     }

@@ -5,6 +5,7 @@ import type { ModelBuilder } from './builder.js';
 import { cnnBuilder, cnnSchema } from './cnn.js';
 import { fusionBuilder, fusionSchema } from './fusion.js';
 import { layersBuilder, layersSchema } from './layers-list.js';
+import { linearBuilder, linearSchema } from './linear.js';
 import { logisticBuilder, logisticSchema } from './logistic.js';
 import { mlpBuilder, mlpSchema } from './mlp.js';
 import { rnnBuilder, rnnSchema } from './rnn.js';
@@ -20,6 +21,7 @@ export const modelSchema = z
     transformerSchema,
     layersSchema,
     fusionSchema,
+    linearSchema,
   ])
   .describe('The model: a built-in type or one registered from TypeScript');
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -32,6 +34,7 @@ export const BUILTIN_MODELS: readonly ModelBuilder[] = [
   transformerBuilder,
   layersBuilder,
   fusionBuilder,
+  linearBuilder,
 ];
 
 /** A fresh registry of model builders holding the built-ins; register your own with `register({ type, schema, build | encode })`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TfpipeError, type InputSpec, type Issue } from '@tfpipe/core';
 import { type Column, columnSize, findColumn, kindIssue } from './columns.js';
+import { targetScalingSchema } from './target-scaling.js';
 
 /**
  * `data.features` / `data.inputs` / `data.label` / `data.task` / `data.classes` in the YAML. A plain strict
@@ -27,6 +28,7 @@ export const featuresSchema = z
       .optional()
       .describe('Fixes the class order (index i is classes[i]); otherwise learnt from the training split.'),
     maxAutoClasses: z.number().int().min(2).default(20).describe('task auto: integer labels with more distinct values than this are regression.'),
+    targetScaling: targetScalingSchema,
   })
   .strict();
 

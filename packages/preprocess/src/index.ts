@@ -11,3 +11,5 @@ export type { FeaturesConfig, FeaturesInput } from './features.js';
 export { Tensorizer, createTensorizer } from './tensorizer.js';
 export type { Prediction, TensorizerState } from './tensorizer.js';
 export type { LabelState } from './labels.js';
+export { TARGET_SCALING_MODES, targetScalingSchema, scaleTarget, unscaleTarget, unscaleTensor } from './target-scaling.js';
+export type { TargetScaling, TargetScalingMode } from './target-scaling.js';

@@ -3,12 +3,26 @@ import { type Row, type Value, rowOrigin } from './_row.js';
 import { sortKeys } from './_stats.js';
 import { type Column, columnSize, findColumn, kindIssue } from './columns.js';
 import type { FeaturesConfig } from './features.js';
+import { type TargetScaling, type TargetScalingMode, TargetStats } from './target-scaling.js';
 import { isMissing } from './transform.js';
 
 /** The fitted label encoding; `keys[i]` is String(value) of class i (classification tasks). */
 export interface LabelState {
   task: TaskSpec;
   keys?: string[];
+  /** Regression: how targets were scaled for training (inverted in every prediction). */
+  scaling?: TargetScaling;
+}
+
+/** The scaling mode of each model output (a label column's mode repeated over its width). */
+export function scalingModes(spec: FeaturesConfig, cols: readonly Column[]): TargetScalingMode[] {
+  const conf = spec.targetScaling ?? 'standardize';
+  const out: TargetScalingMode[] = [];
+  for (const c of cols) {
+    const mode = typeof conf === 'string' ? conf : (conf[c.name] ?? 'standardize');
+    for (let i = 0; i < Math.max(1, columnSize(c)); i++) out.push(mode);
+  }
+  return out;
 }
 
 /** The label columns, validated (unknown names, kinds). */
@@ -71,7 +85,12 @@ function classTask(binary: boolean, keys: string[]): LabelState {
 /** One pass over the (preprocessed) training rows: learns classes or decides the auto task. */
 export async function fitLabels(spec: FeaturesConfig, cols: Column[], rows: AsyncIterable<Row>): Promise<LabelState> {
   const known = labelsWithoutFit(spec, cols);
-  if (known) return known;
+  const modes = scalingModes(spec, cols);
+  const wantsScaling = modes.some((m) => m !== 'none');
+  if (known && !(known.task.kind === 'regression' && wantsScaling)) return known;
+  // Statistics for regression targets, gathered in the same pass (used only if the task is regression).
+  const stats = new TargetStats(modes);
+  const withScaling = (state: LabelState): LabelState => (state.task.kind === 'regression' && wantsScaling ? { ...state, scaling: stats.finish() } : state);
   const multi = cols.length > 1 || cols[0]!.kind === 'vector';
   const distinct = new Map<string, Value>();
   let allInt = true;
@@ -79,13 +98,20 @@ export async function fitLabels(spec: FeaturesConfig, cols: Column[], rows: Asyn
   let n = 0;
   for await (const row of rows) {
     n++;
+    let out = 0;
     for (const c of cols) {
       const v = row[c.name];
       if (isMissing(v)) throw missingLabel(c.name, n - 1, rowOrigin(row));
       if (v instanceof Float32Array || v instanceof Uint8Array) {
-        for (let i = 0; i < v.length; i++) if (v[i] !== 0 && v[i] !== 1) allBinary = false;
+        for (let i = 0; i < v.length; i++) {
+          if (v[i] !== 0 && v[i] !== 1) allBinary = false;
+          if (wantsScaling) stats.update(out + i, v[i]!, c.name);
+        }
+        out += v.length;
         continue;
       }
+      if (wantsScaling && typeof v === 'number') stats.update(out, v, c.name);
+      out++;
       if (typeof v === 'number') {
         if (!Number.isInteger(v)) allInt = false;
         if (v !== 0 && v !== 1) allBinary = false;
@@ -95,14 +121,15 @@ export async function fitLabels(spec: FeaturesConfig, cols: Column[], rows: Asyn
       if (!(typeof v === 'number' && distinct.size > spec.maxAutoClasses)) distinct.set(k, v);
     }
   }
+  if (known) return withScaling(known);
   const width = cols.reduce((a, c) => a + columnSize(c), 0);
   if (multi) {
     return allBinary && n > 0
       ? { task: { kind: 'multilabel', classes: width, labels: cols.length > 1 ? cols.map((c) => c.name) : Array.from({ length: width }, (_, i) => String(i)) } }
-      : { task: { kind: 'regression', outputs: width } };
+      : withScaling({ task: { kind: 'regression', outputs: width } });
   }
   const c = cols[0]!;
-  if (c.kind === 'number' && spec.task === 'auto' && (!allInt || distinct.size > spec.maxAutoClasses)) return { task: { kind: 'regression', outputs: 1 } };
+  if (c.kind === 'number' && spec.task === 'auto' && (!allInt || distinct.size > spec.maxAutoClasses)) return withScaling({ task: { kind: 'regression', outputs: 1 } });
   if (c.kind === 'number' && !allInt) {
     throw new TfpipeError('E_DATA', `task ${spec.task} needs integer or string labels; column "${c.name}" has fractional values`, {
       issues: [{ path: ['data', 'task'], message: 'fractional labels cannot be classes', received: spec.task, expected: 'regression (or integer labels)' }],

@@ -64,8 +64,16 @@ export class Preprocessor {
         issues.push(...zodIssues(parsed.error, entry.schema, [...path, index], item));
         return;
       }
+      try {
+        transforms.push(entry.create(parsed.data, { seed, index }));
+      } catch (e) {
+        // A transform that refuses its config when built (a missing secret, an invalid pattern) is a
+        // config problem at its own place in the list.
+        if (!(e instanceof TfpipeError) || e.code !== 'E_CONFIG' || e.issues.length === 0) throw e;
+        issues.push(...e.issues.map((i) => ({ ...i, path: [...path, index, ...i.path] })));
+        return;
+      }
       configs.push(parsed.data as PreprocessorState['transforms'][number]['config']);
-      transforms.push(entry.create(parsed.data, { seed, index }));
     });
     if (issues.length) throw TfpipeError.fromIssues(issues);
     return new Preprocessor(configs, transforms, seed, path);

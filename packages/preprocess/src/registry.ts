@@ -14,6 +14,11 @@ import { oneHot, oneHotSchema } from './transforms/one-hot.js';
 import { rescale, rescaleSchema } from './transforms/rescale.js';
 import { standardize, standardizeSchema } from './transforms/standardize.js';
 import { tokenize, tokenizeSchema } from './transforms/tokenize.js';
+import { drop, dropSchema } from './transforms/drop.js';
+import { generalize, generalizeSchema } from './transforms/generalize.js';
+import { hash, hashSchema } from './transforms/hash.js';
+import { kAnonymity, kAnonymitySchema } from './transforms/k-anonymity.js';
+import { redact, redactSchema } from './transforms/redact.js';
 
 export type TransformRegistry = Registry<TransformEntry>;
 
@@ -31,6 +36,11 @@ const BUILT_INS = [
   imageResize,
   imageNormalize,
   imageAugment,
+  drop,
+  hash,
+  generalize,
+  redact,
+  kAnonymity,
 ] as const;
 
 /** A fresh registry holding the built-in transforms; register your own with `.register({ type, schema, create })`. */
@@ -54,6 +64,11 @@ export const transformSchema = z
     imageResizeSchema,
     imageNormalizeSchema,
     imageAugmentSchema,
+    dropSchema,
+    hashSchema,
+    generalizeSchema,
+    redactSchema,
+    kAnonymitySchema,
   ])
   .describe('A preprocessing transform; `type` picks it, `column` or `columns` names what it applies to.');
 

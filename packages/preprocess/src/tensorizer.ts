@@ -4,6 +4,7 @@ import { type ColumnInfo, type Row, type Value, rowOrigin } from './_row.js';
 import type { Column } from './columns.js';
 import { type FeaturesConfig, type FeaturesInput, featuresSchema, type InputLayout, layoutInputs } from './features.js';
 import { fitLabels, type LabelState, labelColumns, labelsWithoutFit, missingLabel } from './labels.js';
+import { type TargetScaling, scaleTarget, unscaleTarget, unscaleTensor } from './target-scaling.js';
 import { isMissing } from './transform.js';
 
 /** One decoded prediction. */
@@ -84,13 +85,17 @@ export class Tensorizer {
   /** One batch. xs: one tensor per input (a record when `inputs:` names several). ys only with labels. The caller disposes. */
   toBatch(rows: readonly Row[]): Batch;
   toBatch(rows: readonly Row[], options: { withLabels: false }): { xs: Tensors };
-  toBatch(rows: readonly Row[], options: { withLabels?: boolean }): Batch | { xs: Tensors };
-  toBatch(rows: readonly Row[], options: { withLabels?: boolean } = {}): Batch | { xs: Tensors } {
+  toBatch(rows: readonly Row[], options: { withLabels?: boolean; scaleTargets?: boolean }): Batch | { xs: Tensors };
+  /**
+   * `scaleTargets: false` keeps regression targets in their original units (evaluation compares them with
+   * `unscale(model output)`); training batches are scaled (the default).
+   */
+  toBatch(rows: readonly Row[], options: { withLabels?: boolean; scaleTargets?: boolean } = {}): Batch | { xs: Tensors } {
     const n = rows.length;
     if (n === 0) throw new TfpipeError('E_USAGE', 'toBatch needs at least one row');
     // Build every typed array before making any tensor, so a bad row leaks nothing.
     const xsData = this.layouts.map((l) => this.fillInput(l, rows));
-    const ysData = options.withLabels === false ? undefined : this.fillLabels(rows);
+    const ysData = options.withLabels === false ? undefined : this.fillLabels(rows, options.scaleTargets !== false);
     const xsList = this.layouts.map((l, i) => tf.tensor(xsData[i]!, [n, ...l.spec.shape], l.spec.dtype ?? 'float32'));
     const xs: Tensors = this.spec.features ? xsList[0]! : Object.fromEntries(this.layouts.map((l, i) => [l.spec.name, xsList[i]!]));
     if (!ysData) return { xs };
@@ -114,7 +119,17 @@ export class Tensorizer {
     return buf;
   }
 
-  private fillLabels(rows: readonly Row[]): { data: Float32Array; width: number } {
+  /** Regression: how targets are scaled for training (fitted by `fit`); undefined otherwise. */
+  get targetScaling(): TargetScaling | undefined {
+    return this.labels?.scaling;
+  }
+
+  /** Model outputs [n, k] in original units (regression targets scaled back); a new tensor, the caller disposes it. */
+  unscale(yPred: tf.Tensor): tf.Tensor {
+    return unscaleTensor(this.labels?.scaling, yPred);
+  }
+
+  private fillLabels(rows: readonly Row[], scaled: boolean): { data: Float32Array; width: number } {
     const task = this.task;
     const n = rows.length;
     if (task.kind === 'multiclass' || task.kind === 'binary') {
@@ -153,6 +168,10 @@ export class Tensorizer {
         } else throw badValue(c.name, r, v, 1, rowOrigin(rows[r]));
       }
     }
+    const scaling = this.labels?.scaling;
+    if (scaled && scaling && task.kind === 'regression') {
+      for (let k = 0; k < data.length; k++) data[k] = scaleTarget(scaling, k % width, data[k]!);
+    }
     return { data, width };
   }
 
@@ -178,7 +197,9 @@ export class Tensorizer {
         const labels = task.labels ?? Array.from({ length: task.classes }, (_, i) => String(i));
         out.push({ labels: labels.filter((_, i) => row[i]! >= 0.5), probabilities: Object.fromEntries(labels.map((l, i) => [l, row[i]!])) });
       } else {
-        out.push({ value: task.outputs === 1 ? row[0]! : row });
+        const scaling = this.labels?.scaling;
+        const values = scaling ? row.map((z, i) => unscaleTarget(scaling, i, z)) : row;
+        out.push({ value: task.outputs === 1 ? values[0]! : values });
       }
     }
     return out;

@@ -24,3 +24,18 @@ export { TensorBoardWriter, crc32c, maskedCrc32c, encodeEvent, encodeRecord } fr
 export { createProgressRenderer, formatEpochLog, formatDuration } from './progress.js';
 export type { ProgressRenderer, ProgressRendererOptions } from './progress.js';
 export type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
+export {
+  DEFAULT_RDP_ORDERS,
+  computeRdp,
+  dpSgdEpsilon,
+  dpSgdSteps,
+  epsilonFromRdp,
+  noiseForEpsilon,
+  rdpOfStep,
+} from './privacy/accountant.js';
+export type { DpSgdAccounting, RdpConversion } from './privacy/accountant.js';
+export { dpSgdGradients, microbatchBounds, perExampleGradientNorms } from './privacy/dp-sgd.js';
+export type { DpSgdStepOptions, DpSgdStepResult, SliceLoss } from './privacy/dp-sgd.js';
+export { poissonBatchIndices } from './privacy/sampling.js';
+export { solveRidge } from './ridge.js';
+export type { RidgeResult } from './ridge.js';

@@ -4,13 +4,14 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { TfpipeError, consoleLogger, useBackend } from '@tfpipe/core';
-import { chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
+import { type EngineChoice, chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
 import { checkPredictInput, predictFile } from '@tfpipe/serve';
 
 interface PredictOpts {
   input: string;
   output?: string;
   batchSize: number;
+  engine?: EngineChoice;
 }
 
 async function checkOutputFolder(output: string): Promise<void> {
@@ -34,7 +35,8 @@ export async function predictCommand(runDir: string, opts: PredictOpts): Promise
   if (opts.output) await checkOutputFolder(opts.output);
   await chooseWasmThreadsForRun(runDir);
   await useBackend('auto', { log: (m) => consoleLogger.info(m) });
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { engine: opts.engine ?? 'auto' });
+  consoleLogger.info(`engine: ${run.engine.name} (${run.engine.reason})`);
   const tmp = opts.output ? join(dirname(opts.output), `.${basename(opts.output)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`) : undefined;
   const tty = Boolean(process.stderr.isTTY);
   const started = performance.now();
@@ -84,6 +86,6 @@ export async function predictCommand(runDir: string, opts: PredictOpts): Promise
       }
       await rm(tmp, { force: true });
     }
-    run.model.dispose();
+    await run.dispose();
   }
 }

@@ -1,5 +1,5 @@
 import { consoleLogger, useBackend } from '@tfpipe/core';
-import { chooseWasmThreadsForRun } from '@tfpipe/pipeline';
+import { type EngineChoice, chooseWasmThreadsForRun, loadRun } from '@tfpipe/pipeline';
 import { createServer } from '@tfpipe/serve';
 
 interface ServeOpts {
@@ -9,13 +9,16 @@ interface ServeOpts {
   maxBatch: number;
   batchWaitMs: number;
   bodyLimit: number;
+  engine?: EngineChoice;
 }
 
 /** `pipeline serve <run-dir>`: serves until SIGINT/SIGTERM; SIGHUP reloads the run directory. */
 export async function serveCommand(runDir: string, opts: ServeOpts): Promise<void> {
   await chooseWasmThreadsForRun(runDir);
   const backend = await useBackend('auto', { log: (m) => consoleLogger.info(m) });
-  const server = await createServer(runDir, {
+  const run = await loadRun(runDir, { engine: opts.engine ?? 'auto' });
+  consoleLogger.info(`engine: ${run.engine.name} (${run.engine.reason})`);
+  const server = await createServer(run, {
     port: opts.port,
     host: opts.host,
     admin: opts.admin === true,

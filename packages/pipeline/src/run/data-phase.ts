@@ -18,8 +18,10 @@ export interface DataPhase {
   tz: Tensorizer;
   /** Rows in the training split when known without a pass (progress and ETA). */
   trainSize?: number;
-  /** Evaluation-mode batches (no augmentation) of a split. */
+  /** Evaluation-mode batches (no augmentation) of a split, targets scaled as in training (validation). */
   batches(ds: Dataset<Row>, batchSize: number): () => AsyncIterable<Batch>;
+  /** Test batches: targets in their original units (compare with `predictorFor(model, tz)`). */
+  testBatches(ds: Dataset<Row>, batchSize: number): () => AsyncIterable<Batch>;
   /** Training batches: shuffled with the epoch's seed, augmentation on. */
   trainBatches(batchSize: number): (epoch: { seed: number }) => AsyncIterable<Batch>;
 }
@@ -119,6 +121,7 @@ export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): P
     tz,
     ...(trainSize !== undefined ? { trainSize } : {}),
     batches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b) as Batch),
+    testBatches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b, { scaleTargets: false }) as Batch),
     trainBatches: (bs) => ({ seed }) =>
       (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
         .map((r) => pre.transform(r, { training: true }))

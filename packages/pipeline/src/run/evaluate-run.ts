@@ -34,9 +34,9 @@ export async function evaluateRun(runDir: string, data: string, options: { logge
     throw new TfpipeError('E_USAGE', `--data ${data}: expected a pipeline YAML or a ${Object.keys(FILE_TYPES).join(', ')} file`);
   }
   const bs = options.batchSize ?? 256;
-  const batches = () => rows.map((r) => run.preprocessor.transform(r)).batch(bs).map((b) => run.tensorizer.toBatch(b) as Batch);
+  const batches = () => rows.map((r) => run.preprocessor.transform(r)).batch(bs).map((b) => run.tensorizer.toBatch(b, { scaleTargets: false }) as Batch);
   try {
-    return await evaluateModel(predictorFor(run.model), batches, {
+    return await evaluateModel(predictorFor(run.model, run.tensorizer), batches, {
       task: run.tensorizer.task,
       ...(metrics ? { metrics } : {}),
     });

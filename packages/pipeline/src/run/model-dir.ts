@@ -8,6 +8,7 @@ import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
+import { type Engine, type EngineChoice, chooseEngine } from './engine.js';
 import { modelInputs } from './inputs.js';
 
 /** `model/metadata.json`: what a saved model expects and what it was trained for. */
@@ -44,6 +45,10 @@ export interface LoadedRun {
   preprocessor: Preprocessor;
   tensorizer: Tensorizer;
   metadata: ModelMetadata;
+  /** What computes the predictions (TF.js, or onnxruntime-node over the exported model) and why. */
+  engine: Pick<Engine, 'name' | 'reason'>;
+  /** Releases the model and the engine. */
+  dispose(): Promise<void>;
   /** Raw records in, predictions out: the same path as evaluation. */
   predict(rows: Row[]): Promise<ReturnType<Tensorizer['decode']>>;
 }
@@ -71,7 +76,14 @@ export async function chooseWasmThreadsForRun(runDirOrModelDir: string): Promise
   }
 }
 
-export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
+export interface LoadRunOptions {
+  /** Default tfjs (the same numbers as training and evaluation); `auto` prefers onnxruntime-node when installed. */
+  engine?: EngineChoice;
+  /** onnxruntime's intra-op threads (default: its own choice). */
+  threads?: number;
+}
+
+export async function loadRun(runDirOrModelDir: string, options: LoadRunOptions = {}): Promise<LoadedRun> {
   // A run directory holds its model in model/; a model folder is accepted as it is.
   const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');
   registerCustomLayers();
@@ -79,17 +91,23 @@ export async function loadRun(runDirOrModelDir: string): Promise<LoadedRun> {
   const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)));
   const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   const metadata = await readJson<ModelMetadata>(join(dir, MODEL_FILES.metadata));
+  const engine = await chooseEngine(model, (xs) => modelInputs(model, xs), options.engine ?? 'tfjs', options.threads ? { threads: options.threads } : {});
   return {
     dir: runDirOrModelDir,
     model,
     preprocessor,
     tensorizer,
     metadata,
+    engine: { name: engine.name, reason: engine.reason },
+    async dispose() {
+      await engine.dispose();
+      model.dispose();
+    },
     async predict(rows) {
       const transformed = rows.map((r) => preprocessor.transform(r));
       const batch = tensorizer.toBatch(transformed, { withLabels: false });
       try {
-        const out = model.predictOnBatch(modelInputs(model, batch.xs)) as tf.Tensor; // predict() would split it into 32s
+        const out = await engine.infer(batch.xs);
         try {
           return tensorizer.decode(out);
         } finally {

@@ -172,7 +172,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     let gates: GateResult[] = [];
     if (test) {
       reading = 'evaluating on the test split';
-      const testBatches = data.batches(test, Math.max(cfg.train.batchSize, 256));
+      const testBatches = data.testBatches(test, Math.max(cfg.train.batchSize, 256));
       const metrics = resolveMetrics(cfg.evaluate, task);
       const opts = {
         metrics,
@@ -182,12 +182,12 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         ...('labels' in task && task.labels ? { labels: task.labels } : {}),
       };
       if (modelPhase.finetune) {
-        const cmp = await compareBeforeAfter(predictorFor(modelPhase.finetune.before), predictorFor(model), testBatches, opts);
+        const cmp = await compareBeforeAfter(predictorFor(modelPhase.finetune.before, data.tz), predictorFor(model, data.tz), testBatches, opts);
         before = cmp.before;
         evaluation = cmp.after;
         log.info(`before → after: ${Object.entries(cmp.delta).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${(before!.metrics[k] as number).toFixed(4)} → ${(evaluation!.metrics[k] as number).toFixed(4)} (${(v as number) >= 0 ? '+' : ''}${(v as number).toFixed(4)})`).join(', ')}`);
       } else {
-        evaluation = await evaluateModel(predictorFor(model), testBatches, opts);
+        evaluation = await evaluateModel(predictorFor(model, data.tz), testBatches, opts);
       }
       if (cfg.evaluate.robust) {
         robust = await evaluateRobustness(model, testBatches, cfg.evaluate.robust);
