@@ -1,3 +1,4 @@
+import { packageVersion } from '@tfpipe/core';
 import { registerWasmTrainingKernels } from './register.js';
 import { installThreadedWasm } from './threaded.js';
 
@@ -10,8 +11,10 @@ export { namedShardLoss, SHARD_LOSS_NAMES } from './parallel/shard-loss.js';
 export type { ShardLoss, ShardLossFactory, ShardLossName, ShardLossSpec } from './parallel/shard-loss.js';
 export type { WorkerSetup } from './parallel/worker.js';
 export { setSimdHelperEnabled } from './simd/helper.js';
+export { simdKernelsFallbackReason } from './simd/instance.js';
 export { setWinogradEnabled } from './kernels/winograd.js';
-export const VERSION = '0.1.0';
+/** This package's version, read from its package.json. */
+export const VERSION = packageVersion(import.meta.url);
 
 // Importing the package makes 'wasm' train (the package is sideEffects: true on purpose).
 registerWasmTrainingKernels();

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { expectTensorsClose } from '@tfpipe/test-utils';
 import { registerWasmTrainingKernels } from './register.js';
+import { simdKernelsFallbackReason } from './simd/instance.js';
 
 registerWasmTrainingKernels();
 
@@ -22,7 +23,11 @@ export function values(shape: number[], seed: number): Float32Array {
 /** Runs `fn` on cpu and on wasm and returns the plain values of each result. */
 export async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[]; shapes: number[][] }> {
   const run = async (backend: string) => {
-    await tf.setBackend(backend);
+    // A backend that failed to start leaves the previous one active: then "wasm matches cpu" would compare cpu
+    // with cpu. Fail instead.
+    if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
+      throw new Error(`could not switch to the ${backend} backend (active: ${tf.getBackend()})`);
+    }
     return tf.tidy(() => {
       const r = fn();
       return Array.isArray(r) ? r : [r];
@@ -34,6 +39,9 @@ export async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: 
   tf.dispose(c);
   const w = await run('wasm');
   const wasm = w.map((t) => Float32Array.from(t.dataSync()));
+  // Our SIMD kernels must have been the ones under test, not their JavaScript fallbacks.
+  const simdFallback = simdKernelsFallbackReason();
+  if (simdFallback) throw new Error(`the SIMD kernels fell back to JavaScript: ${simdFallback}`);
   w.forEach((t, i) => {
     if (t.shape.join() !== shapes[i]!.join()) throw new Error(`shape ${i}: wasm [${t.shape}] vs cpu [${shapes[i]}]`);
   });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { COMMAND_OPTIONS, type CommandPath, type OptionSpec, toOption } from './options.js';
+import { VERSION } from './index.js';
 
 /** A command with its options from the options table. */
 function withOptions(cmd: Command, path: CommandPath): Command {
@@ -12,7 +13,7 @@ function withOptions(cmd: Command, path: CommandPath): Command {
 export function createProgram(): Command {
   const program = new Command('pipeline')
     .description('tfpipe: composable machine-learning pipelines on TensorFlow.js')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -45,10 +46,15 @@ export function createProgram(): Command {
     .argument('<run-dir>', 'a run directory')
     .action(async (runDir: string, opts) => (await import('./commands/evaluate.js')).evaluateCommand(runDir, opts));
 
-  withOptions(program.command('serve'), 'serve')
-    .description('serve a run over HTTP: POST /predict, GET /health, /metadata, /metrics, /openapi.json')
+  withOptions(program.command('explain'), 'explain')
+    .description('explain a saved run: attributions per column, token or pixel; permutation importance for a pipeline YAML')
     .argument('<run-dir>', 'a run directory')
-    .action(async (runDir: string, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
+    .action(async (runDir: string, opts) => (await import('./commands/explain.js')).explainCommand(runDir, opts));
+
+  withOptions(program.command('serve'), 'serve')
+    .description('serve a run over HTTP: POST /predict, POST /explain, GET /health, /metadata, /metrics, /openapi.json')
+    .argument('[run-dir]', 'a run directory (omit it with --production)')
+    .action(async (runDir: string | undefined, opts) => (await import('./commands/serve.js')).serveCommand(runDir, opts));
 
   const sweep = withOptions(program.command('sweep'), 'sweep')
     .description('run the sweep: section of a config (grid, random, k-fold), locally or on a Redis queue')

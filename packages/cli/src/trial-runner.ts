@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipelineConfigFromObject, runPipeline } from '@tfpipe/pipeline';
+import { pipelineConfigFromObject, pluginRegistries, runPipeline } from '@tfpipe/pipeline';
 import type { TrialContext, TrialOutput, Trial } from '@tfpipe/distributed';
 
 /**
@@ -9,7 +9,9 @@ import type { TrialContext, TrialOutput, Trial } from '@tfpipe/distributed';
  * rank by) and the test metrics as `test_<name>`. A failed gate does not fail a trial.
  */
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOutput> {
-  const loaded = pipelineConfigFromObject(trial.config, { baseDir: ctx.runDir, name: `${trial.id} config` });
+  // The config's plugins (absolute paths) register their types before it is validated.
+  const registries = await pluginRegistries(trial.config, ctx.runDir);
+  const loaded = pipelineConfigFromObject(trial.config, { baseDir: ctx.runDir, name: `${trial.id} config`, ...(registries ? { registries } : {}) });
   const runDir = join(ctx.runDir, 'run');
   // A retried trial starts over: its earlier attempt's run folder is the trial's own, not someone's run to keep.
   await rm(runDir, { recursive: true, force: true });

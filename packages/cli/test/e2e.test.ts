@@ -33,7 +33,7 @@ describe('pipeline run (iris)', () => {
   beforeAll(async () => {
     runDir = join(tmp, 'iris');
     first = await pipeline(['run', fixture('iris.yaml'), '--out', runDir, '--no-progress']);
-  }, 120_000);
+  }, 300_000);
 
   it('exits 0 and writes a complete run directory', () => {
     expect(first.stderr + first.stdout).toContain('done: completed');
@@ -66,7 +66,7 @@ describe('pipeline run (iris)', () => {
     const reloaded = JSON.parse(await readFile(join(tmp, 'again.json'), 'utf8')) as { metrics: Record<string, number> };
     expect(reloaded.metrics.accuracy).toBe(evaluation.metrics.accuracy);
     expect(reloaded.metrics.loss).toBeCloseTo(evaluation.metrics.loss!, 5);
-  }, 60_000);
+  }, 300_000);
 
   it('the same seed, backend and data give the same metrics', async () => {
     const second = await pipeline(['run', fixture('iris.yaml'), '--out', join(tmp, 'iris-again'), '--no-progress']);
@@ -74,7 +74,7 @@ describe('pipeline run (iris)', () => {
     const a = await readJsonl(join(runDir, 'metrics.jsonl'));
     const b = await readJsonl(join(tmp, 'iris-again', 'metrics.jsonl'));
     expect(b.map((l) => [l.loss, l.val_loss, l.accuracy])).toEqual(a.map((l) => [l.loss, l.val_loss, l.accuracy]));
-  }, 120_000);
+  }, 300_000);
 
   it('predict writes one prediction per row with label names', async () => {
     const out = join(tmp, 'preds.jsonl');
@@ -84,7 +84,7 @@ describe('pipeline run (iris)', () => {
     expect(preds).toHaveLength(150);
     expect(['setosa', 'versicolor', 'virginica']).toContain(preds[0]!.label);
     expect(Object.values(preds[0]!.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
-  }, 60_000);
+  }, 300_000);
 
   it('runs list / show / compare read the run directories', async () => {
     const list = await pipeline(['runs', 'list', '--dir', tmp]);
@@ -95,7 +95,7 @@ describe('pipeline run (iris)', () => {
     const cmp = await pipeline(['runs', 'compare', runDir, join(tmp, 'iris-again')]);
     expect(cmp.code).toBe(0);
     expect(cmp.stdout).toContain('test.accuracy');
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('pipeline run (MNIST slice, wasm)', () => {
@@ -110,7 +110,7 @@ describe('pipeline run (MNIST slice, wasm)', () => {
     const evaluation = JSON.parse(await readFile(join(runDir, 'evaluation.json'), 'utf8')) as { samples: number; metrics: Record<string, number> };
     expect(evaluation.samples).toBe(300);
     expect(evaluation.metrics.accuracy).toBeGreaterThan(0.6);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('config errors', () => {
@@ -132,7 +132,7 @@ describe('config errors', () => {
     const r = await pipeline(['run', fixture('bad-column.yaml'), '--out', join(tmp, 'bad-column'), '--no-progress']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/data\.features\[1\]: unknown column; received "petal_lenght".*\(did you mean "petal_length"\?\) \(.*bad-column\.yaml:4:28\)/);
-  }, 60_000);
+  }, 300_000);
 
   it('a failed gate exits 3 and names the gate', async () => {
     const r = await pipeline(['run', fixture('gate.yaml'), '--out', join(tmp, 'gate'), '--no-progress']);
@@ -140,7 +140,7 @@ describe('config errors', () => {
     expect(r.stderr).toMatch(/accuracy [0-9.]+ < min 0\.999/);
     const info = JSON.parse(await readFile(join(tmp, 'gate', 'run.json'), 'utf8')) as { blessed: boolean; status: string };
     expect(info).toMatchObject({ blessed: false, status: 'gate-failed' });
-  }, 60_000);
+  }, 300_000);
 
   it('schema prints a JSON Schema with the config sections', async () => {
     const r = await pipeline(['schema']);
@@ -176,5 +176,5 @@ describe('fine-tuning (MNIST 0-4 → 5-9)', () => {
     expect(e.delta.accuracy).toBeCloseTo(e.metrics.accuracy! - e.before.metrics.accuracy!, 10);
     expect(e.robust.robustAccuracy).toBeLessThan(e.robust.accuracy);
     expect(await readFile(join(tuned, 'report.html'), 'utf8')).toMatch(/[Bb]efore/);
-  }, 180_000);
+  }, 300_000);
 });

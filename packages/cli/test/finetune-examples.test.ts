@@ -31,7 +31,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
       expect(r.stdout + r.stderr, f).toContain(': valid');
       expect(r.code, `${f}: ${r.stderr}`).toBe(0);
     }
-  }, 30_000);
+  }, 300_000);
 });
 
 describe('examples/adversarial-mnist end to end (400 training digits, 100 test digits, 2 epochs)', () => {
@@ -71,7 +71,7 @@ describe('examples/adversarial-mnist end to end (400 training digits, 100 test d
       if (existsSync(join(out, 'evaluation.json')))
         evaluations[name] = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')) as Evaluation;
     }
-  }, 60_000);
+  }, 300_000);
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
   });
@@ -87,8 +87,9 @@ describe('examples/adversarial-mnist end to end (400 training digits, 100 test d
       expect(ev.robust!.attack).toMatchObject({ type: 'fgsm', epsilon: 0.1 });
       // The robust section's clean figure is the evaluation's accuracy on the same rows.
       expect(ev.robust!.accuracy).toBeCloseTo(ev.metrics.accuracy!, 10);
-      expect(ev.robust!.robustAccuracy).toBeGreaterThanOrEqual(0);
       expect(ev.robust!.robustAccuracy).toBeLessThanOrEqual(1);
+      // Ten digit classes (chance 0.1): both models learned the clean task well above chance.
+      expect(ev.metrics.accuracy, name).toBeGreaterThan(0.5);
     }
   });
 
@@ -101,6 +102,8 @@ describe('examples/adversarial-mnist end to end (400 training digits, 100 test d
     const adversarial = evaluations.adversarial!.robust!;
     // FGSM at ε = 0.1 costs the plainly trained MLP most of its accuracy.
     expect(plain.robustAccuracy).toBeLessThan(plain.accuracy);
-    expect(adversarial.robustAccuracy).toBeGreaterThan(plain.robustAccuracy);
+    // By a margin (0.28 against 0.10 on this slice): FGSM training, not noise, makes it robust, above chance.
+    expect(adversarial.robustAccuracy).toBeGreaterThan(plain.robustAccuracy + 0.1);
+    expect(adversarial.robustAccuracy).toBeGreaterThan(0.2);
   });
 });

@@ -40,3 +40,22 @@ export const pipeline = (args: string[], cwd = repo): Promise<Result> => node([b
 
 /** `pipeline <args>` left running (workers, servers); the caller stops it. */
 export const startPipeline = (args: string[], cwd = repo): ChildProcess => start(process.execPath, [...SOURCE_FLAGS, bin, ...args], cwd);
+
+/** A run's evaluation.json, as far as the quality checks read it. */
+export interface QualityEvaluation {
+  metrics: Record<string, number>;
+  confusionMatrix?: { labels: string[]; matrix: number[][] };
+}
+
+/**
+ * What a model that always answers the most frequent class scores on the evaluation's own rows (the largest row
+ * of the confusion matrix over the total). Quality thresholds sit above this with a margin, so that a broken
+ * model (constant output, untrained weights) cannot pass them.
+ */
+export function majorityRate(ev: QualityEvaluation): number {
+  const m = ev.confusionMatrix?.matrix;
+  if (!m || m.length === 0) throw new Error('evaluation.json has no confusion matrix (add confusionMatrix to evaluate.metrics)');
+  const rows = m.map((r) => r.reduce((a, b) => a + b, 0));
+  const total = rows.reduce((a, b) => a + b, 0);
+  return Math.max(...rows) / total;
+}

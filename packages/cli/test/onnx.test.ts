@@ -27,7 +27,7 @@ beforeAll(async () => {
   runDir = join(tmp, 'iris');
   const r = await pipeline(['run', join(here, 'fixtures', 'iris.yaml'), '--out', runDir, '--no-progress']);
   expect(r.code, r.stderr).toBe(0);
-}, 180_000);
+}, 300_000);
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });

@@ -89,7 +89,7 @@ evaluate:
   } finally {
     delete process.env[KEY_ENV];
   }
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });

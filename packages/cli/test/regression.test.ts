@@ -63,7 +63,7 @@ describe('regression with scaled targets (real CLI runs)', () => {
     // Metrics are in the target's own units (mpg, dollars …): RMSE near the noise, not near 1.
     expect(a.rmse).toBeGreaterThan(3);
     expect(a.rmse).toBeLessThan(8);
-  }, 240_000);
+  }, 300_000);
 
   it('pipeline predict gives values in original units that reproduce evaluate\'s R² on the same rows', async () => {
     const out = join(tmp, 'preds.jsonl');
@@ -81,5 +81,5 @@ describe('regression with scaled targets (real CLI runs)', () => {
     const ev = JSON.parse(await readFile(join(tmp, 'eval.json'), 'utf8')) as { metrics: Record<string, number> };
     expect(1 - ssRes / ssTot).toBeCloseTo(ev.metrics.r2!, 4);
     expect(ev.metrics.r2).toBeGreaterThan(0.95);
-  }, 240_000);
+  }, 300_000);
 });

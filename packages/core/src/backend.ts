@@ -24,6 +24,9 @@ const PACKAGES: Record<BackendName, string> = {
 };
 const TF_NAMES: Record<BackendName, string> = { 'tensorflow-gpu': 'tensorflow', tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
+/** A backend whose package is absent: `auto` passes it over as "not installed" (told by class, not by message). */
+class BackendNotInstalled extends TfpipeError {}
+
 function isNotInstalled(e: unknown, pkg: string): boolean {
   const err = e as NodeJS.ErrnoException;
   return (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && String(err.message).includes(pkg);
@@ -39,7 +42,7 @@ async function tryBackend(name: BackendName): Promise<string> {
     mod = (await import(spec)) as typeof mod;
   } catch (e) {
     if (isNotInstalled(e, pkg)) {
-      throw new TfpipeError('E_BACKEND', `backend "${name}" needs ${pkg}, which is not installed`, {
+      throw new BackendNotInstalled('E_BACKEND', `backend "${name}" needs ${pkg}, which is not installed`, {
         hint: `Install it next to tfpipe: npm install ${pkg}@4.22.0${name.startsWith('tensorflow') ? ' (its install script downloads libtensorflow, so it needs internet access)' : ''}; or use backend: auto.`,
         cause: e,
       });
@@ -83,7 +86,7 @@ export async function useBackend(
       return choice;
     } catch (e) {
       if (requested !== 'auto') throw e;
-      const reason = e instanceof TfpipeError && /not installed/.test(e.message) ? 'not installed' : (e as Error).message;
+      const reason = e instanceof BackendNotInstalled ? 'not installed' : (e as Error).message;
       skipped.push({ name, reason });
     }
   }

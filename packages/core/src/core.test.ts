@@ -20,6 +20,7 @@ import {
   writeFileAtomic,
   zodIssues,
 } from './index.js';
+import type { RegistryEntry } from './index.js';
 
 describe('errors', () => {
   it('formats path, received, expected, suggestion and location', () => {
@@ -42,10 +43,11 @@ describe('zodIssues', () => {
     expect(r.success).toBe(false);
     const issues = zodIssues(r.error!, schema, ['train', 'earlyStopping'], raw);
     const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i]));
-    expect(byPath['train.earlyStopping.mode']).toMatchObject({ received: 'maxx', expected: '"min" | "max"' });
-    expect(byPath['train.earlyStopping.rate']).toMatchObject({ received: 'fast', expected: 'number' });
-    expect(byPath['train.earlyStopping.nested.patince']).toMatchObject({ message: 'unknown option', suggestion: 'patience', expected: 'patience' });
-    expect(byPath['train.earlyStopping.extra']).toMatchObject({ message: 'unknown option', expected: 'mode, rate, nested' });
+    expect(byPath['train.earlyStopping.mode']).toMatchObject({ code: 'invalid_value', received: 'maxx', expected: '"min" | "max"', suggestion: 'max' });
+    expect(byPath['train.earlyStopping.rate']).toMatchObject({ code: 'wrong_type', received: 'fast', expected: 'a number' });
+    // One wording for an unknown key everywhere (config files, options, sweeps, HTTP bodies): "unknown key".
+    expect(byPath['train.earlyStopping.nested.patince']).toMatchObject({ code: 'unknown_key', message: 'unknown key', suggestion: 'patience', expected: 'one of patience' });
+    expect(byPath['train.earlyStopping.extra']).toMatchObject({ code: 'unknown_key', message: 'unknown key', expected: 'one of mode, rate, nested' });
     expect(formatIssue(byPath['train.earlyStopping.nested.patince']!)).toMatch(/patince[\s\S]*patience/);
   });
 });
@@ -70,6 +72,23 @@ describe('createRegistry', () => {
       expect((e as TfpipeError).code).toBe('E_UNKNOWN_TYPE');
       expect((e as TfpipeError).message).toContain('did you mean "mlp"');
     }
+  });
+  it('builds a union over what is registered: a registered type validates, an unknown one is refused with the known ones', async () => {
+    const { registrySchema, zodIssues } = await import('./index.js');
+    const r = createRegistry<RegistryEntry>('model', [{ type: 'mlp', schema: z.object({ type: z.literal('mlp'), units: z.number().default(8) }).strict() }]);
+    // An entry's schema without its `type` literal gets it; one that is not an object routes on `type` only.
+    r.register({ type: 'my/encoder', schema: z.object({ width: z.number() }).strict() });
+    r.register({ type: 'my/any', schema: z.unknown() });
+    const schema = registrySchema(r);
+    expect(schema.parse({ type: 'mlp' })).toEqual({ type: 'mlp', units: 8 });
+    expect(schema.parse({ type: 'my/encoder', width: 3 })).toEqual({ type: 'my/encoder', width: 3 });
+    expect(schema.safeParse({ type: 'my/encoder', width: 'x' }).success).toBe(false);
+    expect(schema.safeParse({ type: 'my/any', anything: 1 }).success).toBe(true);
+    const bad = { type: 'mpl' };
+    const issues = zodIssues(schema.safeParse(bad).error!, schema, ['model'], bad);
+    expect(issues[0]).toMatchObject({ code: 'unknown_type', path: ['model', 'type'], received: 'mpl', suggestion: 'mlp' });
+    expect(issues[0]!.expected).toBe('"mlp" | "my/encoder" | "my/any"');
+    expect(() => registrySchema(createRegistry('empty'))).toThrow(/empty/);
   });
   it('instances are independent', () => {
     const a = createRegistry('x', [entry('a')]);
@@ -144,5 +163,14 @@ describe('backend and model IO', () => {
     tf.dispose([a, b]);
     await expectNoLeakedTensors(() => (tf.tidy(() => back.predict(x)) as tf.Tensor).dispose());
     x.dispose();
+  });
+});
+
+describe('packageVersion', () => {
+  it('reads the version of the package a module sits in', async () => {
+    const { packageVersion, TFPIPE_VERSION } = await import('./index.js');
+    const own = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(packageVersion(import.meta.url)).toBe(own.version);
+    expect(TFPIPE_VERSION).toBe(own.version);
   });
 });

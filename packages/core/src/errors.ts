@@ -20,8 +20,25 @@ export interface SourceLocation {
   column: number;
 }
 
+/**
+ * What kind of problem an Issue is, for code that must tell them apart (the config loader locates an
+ * unknown key at the key, a value at the value). Never branch on `message`.
+ */
+export type IssueCode =
+  | 'unknown_key' // a key the schema does not have (did-you-mean in `suggestion`)
+  | 'unknown_type' // a `type` no registry entry has
+  | 'required' // a value that must be given is missing
+  | 'wrong_type' // a value of the wrong kind (a string for a number)
+  | 'invalid_value' // not one of the allowed values
+  | 'out_of_range' // a number, length or size outside its bounds
+  | 'invalid_format' // a string that does not have the required form
+  | 'no_match' // matches none of the allowed forms of a union
+  | 'invalid'; // any other rule (a refinement or cross-field check), said in `message`
+
 /** One problem found in a config or input. Several are reported at once. */
 export interface Issue {
+  /** What kind of problem, when known (always set by `zodIssues`). */
+  code?: IssueCode;
   /** Path into the config, e.g. ['train', 'earlyStopping', 'mode']. */
   path: (string | number)[];
   /** What is wrong, in words. Does not repeat the path. */
@@ -59,10 +76,12 @@ export class TfpipeError extends Error {
     this.hint = options.hint;
   }
 
-  /** Builds an E_CONFIG error out of several issues, one line each. */
+  /** Builds an error (E_CONFIG unless told) out of several issues, one line each. */
   static fromIssues(issues: Issue[], code: ErrorCode = 'E_CONFIG'): TfpipeError {
     const lines = issues.map(formatIssue);
-    const head = issues.length === 1 ? 'Invalid config:' : `Invalid config (${issues.length} problems):`;
+    // What was invalid: a config (file, section) unless the code says options of a call or input data.
+    const what = code === 'E_USAGE' ? 'options' : code === 'E_DATA' ? 'input' : 'config';
+    const head = issues.length === 1 ? `Invalid ${what}:` : `Invalid ${what} (${issues.length} problems):`;
     return new TfpipeError(code, `${head}\n${lines.map((l) => `  - ${l}`).join('\n')}`, {
       issues,
       path: issues[0]?.path ?? [],

@@ -1,6 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { didYouMean } from './did-you-mean.js';
-import { TfpipeError } from './errors.js';
+import { type Issue, TfpipeError } from './errors.js';
 
 /** An entry keyed by the YAML `type`: its schema sits beside what it builds. */
 export interface RegistryEntry {
@@ -40,7 +40,8 @@ export function createRegistry<E extends RegistryEntry>(kind: string, initial: r
       if (e) return e;
       const known = [...map.keys()];
       const suggestion = didYouMean(type, known);
-      const issue = {
+      const issue: Issue = {
+        code: 'unknown_type',
         path,
         message: `unknown ${kind} type`,
         received: type,
@@ -59,4 +60,29 @@ export function createRegistry<E extends RegistryEntry>(kind: string, initial: r
   };
   for (const e of initial) registry.register(e);
   return registry;
+}
+
+/** An entry's schema as one branch of a union discriminated on `type` (its `type` literal added when missing). */
+function branchOf(entry: RegistryEntry): z.ZodObject {
+  const s = entry.schema;
+  if (s instanceof z.ZodObject) {
+    const t = (s.shape as Record<string, unknown>).type;
+    if (t instanceof z.ZodLiteral && t.values.has(entry.type)) return s;
+    return s.extend({ type: z.literal(entry.type) });
+  }
+  // Not an object schema (a transform, a union): the union only routes on `type`; the entry's own schema
+  // still validates the whole config where the entry is used.
+  return z.object({ type: z.literal(entry.type) }).loose();
+}
+
+/**
+ * The schema of a config section whose `type` picks a registry entry: a union discriminated on `type` over
+ * every registered entry, built-ins and yours alike. A type registered from TypeScript is then valid in the
+ * YAML, in `pipeline validate` and in the editor's JSON Schema.
+ */
+export function registrySchema<E extends RegistryEntry>(registry: Registry<E>, description?: string): z.ZodType<{ type: string } & Record<string, unknown>> {
+  const branches = registry.entries().map(branchOf);
+  if (branches.length === 0) throw new TfpipeError('E_INTERNAL', `the ${registry.kind} registry is empty`);
+  const union = z.discriminatedUnion('type', branches as [z.ZodObject, ...z.ZodObject[]]);
+  return (description ? union.describe(description) : union) as unknown as z.ZodType<{ type: string } & Record<string, unknown>>;
 }

@@ -114,7 +114,10 @@ describe('Dataset', () => {
     const s2 = counted(100);
     const it = s2.ds.prefetch(4)[Symbol.asyncIterator]();
     expect((await it.next()).value).toBe(0);
-    await new Promise((r) => setTimeout(r, 10));
+    // Read-ahead happens in the background: wait until it has started (a condition, not a duration), then give it
+    // a few more turns of the event loop to overrun its bound if it were going to.
+    while (s2.stats.produced <= 1) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(s2.stats.produced).toBeGreaterThan(1);
     expect(s2.stats.produced).toBeLessThanOrEqual(6);
     await it.return?.();

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { Dataset } from './dataset.js';
 import { RowErrors } from './problems.js';
+import { fetchToCache, isRemotePath } from './remote.js';
 import type { ColumnInfo, DataSource, Row, SourceContext } from './types.js';
 
 /** A source type: its schema (the YAML `data.source` block) and how to open it. */
@@ -40,6 +41,15 @@ function resolvePath(p: string, baseDir: string): string {
 
 /** Resolves a config path and checks the file or folder exists (E_IO naming the config path otherwise). */
 export async function resolveExisting(p: string, ctx: SourceContext, key: string, kind: 'file' | 'dir' = 'file'): Promise<string> {
+  if (isRemotePath(p)) {
+    const where = [...ctx.path, key].join('.');
+    if (kind === 'dir') {
+      throw new TfpipeError('E_CONFIG', `${where}: received "${p}"; a folder cannot be a URL (only files can: csv, tsv, jsonl, json, idx)`, {
+        path: [...ctx.path, key],
+      });
+    }
+    return fetchToCache(p, where, { logger: ctx.logger });
+  }
   const full = resolvePath(p, ctx.baseDir);
   let ok = false;
   try {

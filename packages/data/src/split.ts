@@ -1,18 +1,19 @@
 import { createRng, hashSeed, TfpipeError, parseSection, } from '@tfpipe/core';
 import { z } from 'zod';
 import { Dataset } from './dataset.js';
-import { openSource, sourceSchema } from './registry.js';
+import { openSource, sourceSchema, sourceSchemaFor } from './registry.js';
 import type { SourceRegistry } from './source.js';
 import type { Row, Value } from './types.js';
 
 const fraction = z.number().min(0).max(1);
 
-/** `data.split`: how rows are divided into train / validation / test. */
-export const splitSchema = z
+/** `data.split` for the sources of a registry (a separate test set may be any of them). */
+export function splitSchemaFor(source: z.ZodType) {
+  return z
   .object({
     validation: fraction.default(0).describe('Fraction of rows for validation (random, seeded)'),
     test: z
-      .union([fraction, z.object({ source: sourceSchema }).strict()])
+      .union([fraction, z.object({ source }).strict()])
       .default(0)
       .describe('Fraction of rows for test, or { source: ... } for a separate test set'),
     seed: z.number().int().optional().describe('Seed of the split (default: the run seed)'),
@@ -41,6 +42,10 @@ export const splitSchema = z
     if (s.stratify !== undefined && s.key !== undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'stratify and key cannot be combined' });
   })
   .describe('Train / validation / test split');
+}
+
+/** `data.split`: how rows are divided into train / validation / test. */
+export const splitSchema = splitSchemaFor(sourceSchema);
 
 export type SplitConfig = z.input<typeof splitSchema>;
 
@@ -100,7 +105,7 @@ function keyOf(v: Value | undefined): string {
  */
 export function splitDataset(rows: Dataset<Row>, split: SplitConfig, options: SplitOptions): Splits {
   const path = options.path ?? ['data', 'split'];
-  const s = parseSection(splitSchema, split, path);
+  const s = parseSection(options.registry ? splitSchemaFor(sourceSchemaFor(options.registry)) : splitSchema, split, path);
   const seed = hashSeed(s.seed ?? options.seed);
   const testFrac = typeof s.test === 'number' ? s.test : 0;
   if (s.stratify === true && options.label === undefined) {

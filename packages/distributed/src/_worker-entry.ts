@@ -38,6 +38,11 @@ async function trialMode(runnerRef: string): Promise<void> {
   await new Promise<never>(() => {});
 }
 
+const stderrLogger = {
+  info: (m: string) => process.stderr.write(`${m}\n`),
+  warn: (m: string) => process.stderr.write(`warning: ${m}\n`),
+};
+
 async function main(): Promise<void> {
   const [mode, ...rest] = process.argv.slice(2);
   const { values } = parseArgs({
@@ -52,6 +57,11 @@ async function main(): Promise<void> {
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
       'poll-ms': { type: 'string' },
+      scratch: { type: 'string' },
+      'redis-timeout': { type: 'string' },
+      'chunk-bytes': { type: 'string' },
+      'keep-scratch': { type: 'boolean' },
+      'exit-when-done': { type: 'boolean' },
       trial: { type: 'string' },
       'sweep-dir': { type: 'string' },
       summary: { type: 'string' },
@@ -83,14 +93,26 @@ async function main(): Promise<void> {
       ...(values['lock-duration'] ? { lockDuration: num(values['lock-duration'])! } : {}),
       ...(values['stalled-interval'] ? { stalledInterval: num(values['stalled-interval'])! } : {}),
       ...(values['poll-ms'] ? { pollMs: num(values['poll-ms'])! } : {}),
+      ...(values.scratch ? { scratchDir: values.scratch } : {}),
+      ...(values['redis-timeout'] ? { redisTimeoutSeconds: num(values['redis-timeout'])! } : {}),
+      ...(values['chunk-bytes'] ? { chunkBytes: num(values['chunk-bytes'])! } : {}),
+      ...(values['keep-scratch'] ? { keepScratch: true } : {}),
+      ...(values['exit-when-done'] ? { exitWhenDone: true } : {}),
+      logger: stderrLogger,
     });
     // Tests and supervisors wait for this line before they hand out work.
     console.log(`worker ${worker.name} ready`);
-    await new Promise<void>((done) => {
+    const stopped = new Promise<void>((done) => {
       const stop = () => worker.close().then(done, done);
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    try {
+      await Promise.race([stopped, worker.closed]);
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`);
+      process.exit(1);
+    }
     return;
   }
   throw new Error(`unknown mode "${mode}"; expected trial, worker or run-trial`);

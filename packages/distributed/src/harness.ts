@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TfpipeError, writeFileAtomic, writeJsonAtomic, type Logger } from '@tfpipe/core';
+import { parseUntrusted, trialSchema } from './job-schema.js';
 import { SWEEP_FILES } from './sweep.js';
 import type { RunnerRef, Trial, TrialResult, TrialRunner } from './types.js';
 
@@ -79,7 +80,7 @@ export async function executeTrial(trial: Trial, options: ExecuteTrialOptions): 
   try {
     const signal = options.signal ?? new AbortController().signal;
     if (signal.aborted) throw new Error('aborted before the trial started');
-    const out = await options.runner(trial, { runDir, signal, ...(options.logger ? { logger: options.logger } : {}) });
+    const out = await options.runner(trial, { runDir, signal, attempt: attempts, ...(options.logger ? { logger: options.logger } : {}) });
     const bad = badMetrics(out?.metrics);
     result = bad
       ? { ...base, status: 'failed', metrics: {}, durationMs: performance.now() - t0, error: bad }
@@ -103,12 +104,14 @@ export async function runTrialFile(options: {
   /** The sweep's initial sweep.json (the Kubernetes ConfigMap has one): copied into `sweepDir` if absent, for `sweepStatus`. */
   summaryFile?: string;
 }): Promise<TrialResult> {
-  let trial: Trial;
+  let raw: unknown;
   try {
-    trial = JSON.parse(await readFile(options.trialFile, 'utf8')) as Trial;
+    raw = JSON.parse(await readFile(options.trialFile, 'utf8'));
   } catch (e) {
     throw new TfpipeError('E_IO', `cannot read the trial file ${options.trialFile}: ${(e as Error).message}`, { cause: e });
   }
+  // Its id names a folder: checked like a job's before it becomes a path.
+  const trial: Trial = parseUntrusted(trialSchema, raw, 'the trial', `in ${options.trialFile}`);
   if (options.summaryFile) {
     const target = join(options.sweepDir, SWEEP_FILES.summary);
     try {

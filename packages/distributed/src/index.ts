@@ -1,4 +1,7 @@
-export const VERSION = '0.1.0';
+import { packageVersion } from '@tfpipe/core';
+
+/** This package's version, read from its package.json. */
+export const VERSION = packageVersion(import.meta.url);
 
 // Sweep config and expansion (pure)
 export { sweepSchema, halvingSchema, retriesSchema, parseSweep, resolveSweep, KFOLD_PATHS } from './sweep-schema.js';
@@ -44,8 +47,8 @@ export { pingRedis, redisOptions, queueName, sweepKeys, DEFAULT_PREFIX } from '.
 export type { RedisConnection } from './queue-shared.js';
 
 // Kubernetes manifests
-export { emitKubernetes, validateManifest, kubeName, TRIALS_MOUNT } from './kubernetes.js';
-export type { EmitKubernetesOptions, EmittedManifests } from './kubernetes.js';
+export { emitKubernetes, validateManifest, kubeName, dataLocations, TRIALS_MOUNT } from './kubernetes.js';
+export type { EmitKubernetesOptions, EmittedManifests, DataLocation } from './kubernetes.js';
 
 // Status, summary, plot
 export { sweepStatusFromDir, formatSweepTable, overlayResults } from './status.js';

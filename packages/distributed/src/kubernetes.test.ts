@@ -104,3 +104,41 @@ describe('emitKubernetes', () => {
     expect(status.best!.metric).toBeCloseTo(0, 12);
   });
 });
+
+describe('emitKubernetes with workers: no shared volume', () => {
+  const withData = {
+    ...config,
+    data: { source: { type: 'csv', path: 'https://data.example/iris.csv' }, split: { test: { source: { type: 'csv', path: '/home/me/test.csv' } } } },
+  };
+
+  for (const format of ['job', 'argo'] as const) {
+    it(`a ${format} of queue workers that end with the sweep, with no volume and no ConfigMap; data locations named`, async () => {
+      const outDir = await mkdtemp(join(tmpdir(), 'tfpipe-k8s-'));
+      const out = await emitKubernetes(
+        { config: withData, sweep },
+        { image: 'registry.example/tfpipe:1', format, outDir, sweepId: 'iris-pool', parallelism: 3, workers: { queue: 'redis://redis.ml:6379' } },
+      );
+      const docs = parseAllDocuments(await readFile(out.file!, 'utf8')).map((d) => d.toJS() as Doc);
+      expect(docs).toHaveLength(1);
+      const doc = docs[0]!;
+      expect(JSON.stringify(doc)).not.toMatch(/volume|configMap|ConfigMap/i);
+      const container = format === 'job' ? doc.spec.template.spec.containers[0] : doc.spec.templates[1].container;
+      expect([...container.command, ...container.args]).toEqual(['pipeline', 'worker', '--queue', 'redis://redis.ml:6379', '--sweep', 'iris-pool', '--exit-when-done']);
+      if (format === 'job') expect(doc.spec).toMatchObject({ parallelism: 3, backoffLimit: 9 });
+      else expect(doc.spec.templates[0].steps[0][0].withSequence).toEqual({ count: '3' });
+      expect(out.data).toEqual([
+        { path: 'data.source.path', value: 'https://data.example/iris.csv', reach: 'url' },
+        { path: 'data.split.test.source.path', value: '/home/me/test.csv', reach: 'local' },
+      ]);
+    });
+  }
+
+  it('without workers, a shared volume is required; paths on it are reachable', async () => {
+    await expect(emitKubernetes({ config, sweep }, { image: 'x' })).rejects.toThrow(/need a shared volume/);
+    const out = await emitKubernetes(
+      { config: { ...config, data: { source: { type: 'csv', path: '/data/iris.csv' } } }, sweep },
+      { image: 'x', sharedVolume: { claimName: 'sweeps', mountPath: '/data' } },
+    );
+    expect(out.data).toEqual([{ path: 'data.source.path', value: '/data/iris.csv', reach: 'volume' }]);
+  });
+});

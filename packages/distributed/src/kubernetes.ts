@@ -10,8 +10,18 @@ export interface EmitKubernetesOptions {
   /** Container image with the `pipeline` CLI and the project (configs, data or access to it). */
   image: string;
   namespace?: string;
-  /** A PersistentVolumeClaim every pod mounts (ReadWriteMany): the sweep directory lives on it. */
-  sharedVolume: string | { claimName: string; mountPath?: string };
+  /**
+   * A PersistentVolumeClaim every pod mounts (ReadWriteMany): the sweep directory lives on it. Required unless
+   * `workers` is given.
+   */
+  sharedVolume?: string | { claimName: string; mountPath?: string };
+  /**
+   * Instead of one pod per trial on a shared volume: a pool of `parallelism` queue workers (`pipeline worker
+   * --queue <url> --sweep <id> --exit-when-done`) that needs no volume. The coordinator runs elsewhere
+   * (`pipeline sweep config.yaml --queue <url> --out <dir>/<sweepId>`) and collects the trial files through Redis
+   * (or `artifacts`, an s3:// location). The pods need Redis and the data: URLs, or paths inside the image.
+   */
+  workers?: { queue: string; prefix?: string };
   format?: 'job' | 'argo';
   sweepId?: string;
   /** Write `<sweepId>.<format>.yaml` here. */
@@ -24,9 +34,43 @@ export interface EmitKubernetesOptions {
   serviceAccountName?: string;
 }
 
+/** A data location in the trial configs and whether pods can reach it. */
+export interface DataLocation {
+  /** Config path, e.g. `data.source.path`. */
+  path: string;
+  value: string;
+  /** `url`: every pod reads it; `volume`: on the volume the manifest mounts; `local`: a path on the machine that emitted it. */
+  reach: 'url' | 'volume' | 'local';
+}
+
+/** The data locations of a config (source `path`, `images`, `labels`, `dir`; `finetune.base`) and how pods reach them. */
+export function dataLocations(config: unknown, mountPath?: string): DataLocation[] {
+  const out: DataLocation[] = [];
+  const walk = (v: unknown, at: string[], key?: string) => {
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...at, String(i)]);
+      return;
+    }
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    const isSource = typeof o.type === 'string';
+    for (const [k, x] of Object.entries(o)) {
+      const here = [...at, k];
+      if (typeof x === 'string' && ((isSource && ['path', 'images', 'labels', 'dir'].includes(k)) || (key === 'finetune' && k === 'base'))) {
+        const reach = /^(https?|s3):\/\//i.test(x) ? 'url' : mountPath && x.startsWith(`${mountPath}/`) ? 'volume' : 'local';
+        out.push({ path: here.join('.'), value: x, reach });
+      } else walk(x, here, k);
+    }
+  };
+  walk(config, []);
+  return out;
+}
+
 export interface EmittedManifests {
   sweepId: string;
   trials: Trial[];
+  /** Where the trial configs read data, and how pods reach it (`pipeline sweep --emit` prints it). */
+  data: DataLocation[];
   manifests: Record<string, unknown>[];
   /** All manifests as one multi-document YAML. */
   yaml: string;
@@ -60,8 +104,13 @@ export function validateManifest(m: Record<string, unknown>): void {
   }
   if (m.kind === 'Job') {
     const spec = m.spec as Record<string, unknown>;
-    need(spec.completionMode === 'Indexed', 'Job.spec.completionMode must be Indexed');
-    need(Number.isInteger(spec.completions) && (spec.completions as number) > 0, 'Job.spec.completions');
+    if (spec.completionMode === undefined) {
+      // A work queue: `parallelism` pods, done once they have all ended and one succeeded.
+      need(Number.isInteger(spec.parallelism) && (spec.parallelism as number) > 0 && spec.completions === undefined, 'a work-queue Job needs parallelism and no completions');
+    } else {
+      need(spec.completionMode === 'Indexed', 'Job.spec.completionMode must be Indexed');
+      need(Number.isInteger(spec.completions) && (spec.completions as number) > 0, 'Job.spec.completions');
+    }
     const pod = (spec.template as { spec: Record<string, unknown> }).spec;
     need(pod.restartPolicy === 'Never' || pod.restartPolicy === 'OnFailure', 'a Job pod needs restartPolicy Never or OnFailure');
     need(Array.isArray(pod.containers) && pod.containers.length > 0, 'a Job pod needs containers');
@@ -93,6 +142,10 @@ export async function emitKubernetes(
   const name = (input.config as { name?: string } | undefined)?.name ?? 'sweep';
   const sweepId = kubeName(options.sweepId ?? createSweepId(name));
   const namespace = options.namespace ?? 'default';
+  if (options.workers) return emitWorkerPool(sweep, trials, sweepId, options, options.workers);
+  if (!options.sharedVolume) {
+    throw new TfpipeError('E_USAGE', 'Kubernetes manifests need a shared volume (sharedVolume) for one pod per trial, or workers: { queue } for a pool of queue workers without one');
+  }
   const volume = typeof options.sharedVolume === 'string' ? { claimName: options.sharedVolume } : options.sharedVolume;
   const mountPath = volume.mountPath ?? '/shared';
   const sweepDir = `${mountPath}/${sweepId}`;
@@ -206,13 +259,72 @@ export async function emitKubernetes(
       },
     };
   }
-  const manifests = [configMap, workload];
+  return finish([configMap, workload], { sweepId, trials, data: dataLocations(trials[0]?.config, mountPath) }, options);
+}
+
+async function finish(manifests: Record<string, unknown>[], base: Omit<EmittedManifests, 'manifests' | 'yaml'>, options: EmitKubernetesOptions): Promise<EmittedManifests> {
   for (const m of manifests) validateManifest(m);
   const yaml = manifests.map((m) => stringify(m, { lineWidth: 0 })).join('---\n');
-  const out: EmittedManifests = { sweepId, trials, manifests, yaml };
+  const out: EmittedManifests = { ...base, manifests, yaml };
   if (options.outDir) {
-    out.file = join(options.outDir, `${sweepId}.${options.format ?? 'job'}.yaml`);
+    out.file = join(options.outDir, `${base.sweepId}.${options.format ?? 'job'}.yaml`);
     await writeFileAtomic(out.file, yaml);
   }
   return out;
+}
+
+/** A pool of queue workers that ends with the sweep: no volume, no ConfigMap (trial configs travel in the jobs). */
+function emitWorkerPool(
+  sweep: SweepConfig,
+  trials: Trial[],
+  sweepId: string,
+  options: EmitKubernetesOptions,
+  workers: { queue: string; prefix?: string },
+): Promise<EmittedManifests> {
+  const namespace = options.namespace ?? 'default';
+  const labels = { 'app.kubernetes.io/name': 'tfpipe-sweep', 'tfpipe.dev/sweep': sweepId };
+  const parallelism = options.parallelism ?? sweep.parallel ?? trials.length;
+  const [program, ...lead] = options.command ?? ['pipeline', 'worker'];
+  const container = {
+    name: 'worker',
+    image: options.image,
+    command: [program!],
+    args: [...lead, '--queue', workers.queue, '--sweep', sweepId, '--exit-when-done', ...(workers.prefix ? ['--prefix', workers.prefix] : [])],
+    ...(options.resources ? { resources: options.resources } : {}),
+  };
+  const pod = {
+    restartPolicy: 'Never',
+    ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
+    containers: [container],
+  };
+  const workload =
+    (options.format ?? 'job') === 'job'
+      ? {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: { name: sweepId, namespace, labels },
+          // A work queue: the pods end when the sweep does; a pod that dies is replaced, and its trial retried.
+          spec: {
+            parallelism,
+            backoffLimit: parallelism * sweep.retries.attempts,
+            ...(sweep.timeoutSeconds ? { activeDeadlineSeconds: Math.ceil(sweep.timeoutSeconds) } : {}),
+            template: { metadata: { labels }, spec: pod },
+          },
+        }
+      : {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Workflow',
+          metadata: { generateName: `${sweepId}-`, namespace, labels },
+          spec: {
+            entrypoint: 'sweep',
+            parallelism,
+            ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
+            ...(sweep.timeoutSeconds ? { activeDeadlineSeconds: Math.ceil(sweep.timeoutSeconds) } : {}),
+            templates: [
+              { name: 'sweep', steps: [[{ name: 'worker', template: 'worker', withSequence: { count: String(parallelism) } }]] },
+              { name: 'worker', retryStrategy: { limit: String(sweep.retries.attempts), retryPolicy: 'OnFailure' }, container },
+            ],
+          },
+        };
+  return finish([workload], { sweepId, trials, data: dataLocations(trials[0]?.config) }, options);
 }

@@ -1,7 +1,6 @@
 import { TfpipeError } from '@tfpipe/core';
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Trial } from './types.js';
 
 /** `redis://[user:password@]host:port[/db]`, or ioredis options. */
 export type RedisConnection = string | RedisOptions;
@@ -9,9 +8,15 @@ export type RedisConnection = string | RedisOptions;
 /** Default prefix of every Redis key this package writes (BullMQ's included). */
 export const DEFAULT_PREFIX = 'tfpipe';
 
+/**
+ * Reconnect attempts after Redis went away: soon, then at most every 2 s (ioredis' BullMQ default backs off to
+ * 20 s, which would leave a sweep idle long after Redis is back).
+ */
+const reconnectDelay = (times: number): number => Math.min(200 * times, 2000);
+
 /** ioredis options from a URL; BullMQ needs `maxRetriesPerRequest: null` on its blocking connections. */
 export function redisOptions(connection: RedisConnection): RedisOptions {
-  if (typeof connection !== 'string') return { maxRetriesPerRequest: null, ...connection };
+  if (typeof connection !== 'string') return { maxRetriesPerRequest: null, retryStrategy: reconnectDelay, ...connection };
   let url: URL;
   try {
     url = new URL(connection);
@@ -27,6 +32,7 @@ export function redisOptions(connection: RedisConnection): RedisOptions {
     port: url.port ? Number(url.port) : 6379,
     db,
     maxRetriesPerRequest: null,
+    retryStrategy: reconnectDelay,
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
@@ -85,12 +91,11 @@ export function sweepKeys(prefix: string, sweepId: string) {
     summary: `${prefix}:sweep:${sweepId}:summary`,
     /** Hash trial id → TrialResult JSON, written by workers. */
     results: `${prefix}:sweep:${sweepId}:results`,
+    /** Set of upload ids begun by workers (complete or not), so that the coordinator can delete them all. */
+    uploads: `${prefix}:sweep:${sweepId}:uploads`,
+    /** The sweep metric of the best trial collected so far (workers upload a model only if theirs is as good). */
+    best: `${prefix}:sweep:${sweepId}:best`,
+    /** The chunks of one upload, a list of binary strings. */
+    upload: (uploadId: string) => `${prefix}:sweep:${sweepId}:upload:${uploadId}`,
   };
-}
-
-/** What a queue job carries. */
-export interface TrialJobData {
-  trial: Trial;
-  sweepDir: string;
-  sweepId: string;
 }

@@ -1,4 +1,4 @@
-import { TfpipeError, didYouMean, type Issue } from '@tfpipe/core';
+import { TfpipeError, didYouMean, zodIssues, type Issue } from '@tfpipe/core';
 import { z } from 'zod';
 import { checkPathExists, getPath } from './paths.js';
 import { PARAM_KINDS, gridValues, paramSpecSchema } from './space.js';
@@ -64,9 +64,9 @@ export const KFOLD_PATHS = { k: 'data.split.kfold', fold: 'data.split.fold', val
  */
 export function parseSweep(input: unknown, baseConfig: unknown, prefix: (string | number)[] = ['sweep']): SweepConfig {
   const issues: Issue[] = [];
-  const parsed = sweepSchema.safeParse(input);
+  const parsed = sweepSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
-    for (const zi of parsed.error.issues) issues.push(toIssue(zi, input, prefix));
+    for (const zi of parsed.error.issues) issues.push(...toIssues(zi, input, prefix));
     throw TfpipeError.fromIssues(issues);
   }
   const sweep = parsed.data;
@@ -133,29 +133,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** One zod issue → our Issue: path, received value, what is allowed, did-you-mean for keys. */
-function toIssue(zi: z.core.$ZodIssue, input: unknown, prefix: (string | number)[]): Issue {
-  const path = [...prefix, ...(zi.path as (string | number)[])];
-  const received = valueAt(input, zi.path);
-  if (zi.code === 'unrecognized_keys') {
-    const known = Object.keys(zi.path.length === 0 ? sweepSchema.shape : zi.path[0] === 'halving' ? halvingSchema.shape : retriesSchema.shape);
-    const key = zi.keys[0]!;
-    const suggestion = didYouMean(key, known);
-    return {
-      path: [...path, key],
-      message: `unknown key${zi.keys.length > 1 ? `s ${zi.keys.map((k) => `"${k}"`).join(', ')}` : ''}`,
-      received: key,
-      expected: `one of ${known.join(', ')}`,
-      ...(suggestion ? { suggestion } : {}),
-    };
-  }
+/** One zod issue → our Issues, through core's converter; a parameter spec gets its own, more precise, explanation. */
+function toIssues(zi: z.core.$ZodIssue, input: unknown, prefix: (string | number)[]): Issue[] {
   if (zi.code === 'invalid_union' && zi.path[0] === 'parameters') {
-    return paramSpecIssue(received, path);
+    return [paramSpecIssue(valueAt(input, zi.path), [...prefix, ...(zi.path as (string | number)[])])];
   }
-  if (zi.code === 'invalid_value') {
-    return { path, message: 'invalid value', received, expected: zi.values.map((v) => JSON.stringify(v)).join(' | ') };
-  }
-  return { path, message: zi.message, received };
+  return zodIssues([zi], sweepSchema, prefix, input);
 }
 
 /** Why a parameter spec is not one of the accepted forms, as precisely as can be said. */

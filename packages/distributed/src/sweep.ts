@@ -121,6 +121,8 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepSummary> 
         .run(batch, {
           sweepDir: options.sweepDir,
           sweepId,
+          metric: sweep.metric,
+          direction: sweep.direction,
           signal: stop.signal,
           logger,
           onStart: (trial) => {

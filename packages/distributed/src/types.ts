@@ -27,8 +27,10 @@ export interface TrialOutput {
 }
 
 export interface TrialContext {
-  /** A folder for this trial's files, inside the sweep directory. */
+  /** A folder for this trial's files: in the sweep directory, or in a queue worker's local scratch folder. */
   runDir: string;
+  /** Which try this is (1 for the first; the queue retries). */
+  attempt?: number;
   /** Aborted when the sweep is cancelled or times out: stop soon and throw. */
   signal: AbortSignal;
   logger?: Logger;
@@ -70,12 +72,15 @@ export interface Executor {
 }
 
 export interface ExecutorRunOptions {
-  /** Shared folder: trial run dirs go under `<sweepDir>/trials/<id>`. */
+  /** Trial run dirs go under `<sweepDir>/trials/<id>` (the queue executor collects them there from the workers). */
   sweepDir: string;
   /** A stable id for the sweep (queue name, Redis keys). */
   sweepId: string;
   signal?: AbortSignal;
   logger?: Logger;
+  /** The sweep's metric and direction (the queue executor tells workers, to decide which models to upload). */
+  metric?: string;
+  direction?: 'max' | 'min';
   /** Called when a trial starts (for status files). */
   onStart?: (trial: Trial, worker: string) => void;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Batch, TfpipeError } from '@tfpipe/core';
+import { type Batch, parseSection, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 
 /** What an attack needs from a model: a differentiable `predict` (tfjs-layers' LayersModel has one). */
@@ -122,7 +122,7 @@ export function pgd(model: AttackModel, x: tf.Tensor, y: tf.Tensor, opts: PgdOpt
 
 /** Binds an attack config (from YAML) to a function. */
 export function createAttack(config: AttackConfig): Attack {
-  const c = attackSchema.parse(config);
+  const c = parseSection(attackSchema, config, ['attack']);
   if (c.type === 'fgsm') return (m, x, y) => fgsm(m, x, y, c);
   return (m, x, y) => pgd(m, x, y, { ...c, ...(c.stepSize === undefined ? {} : { stepSize: c.stepSize }) });
 }

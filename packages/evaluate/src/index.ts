@@ -16,6 +16,8 @@ export { fgsm, pgd, robustAccuracy, createAttack, attackSchema, fgsmSchema, pgdS
 export type { Attack, AttackConfig, AttackLoss, AttackLossName, AttackModel, FgsmOptions, PgdOptions, RobustAccuracy } from './attacks.js';
 export { writeReport } from './report/write.js';
 export type { ReportInput, ReportFiles, SkippedRows } from './report/write.js';
+export { overlayPng } from './report/explanation.js';
+export type { ReportExplanation } from './report/explanation.js';
 export type { HistoryEntry } from './report/plots.js';
 export { encodePng, examplePng } from './report/png.js';
 export type { ImageExample } from './report/png.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Batch, createRng, TfpipeError, type Tensors } from '@tfpipe/core';
+import { type Batch, createRng, parseSection, TfpipeError, type Tensors } from '@tfpipe/core';
 import { type AttackConfig, type AttackLossName, createAttack, robustAccuracy, type RobustAccuracy } from '@tfpipe/evaluate';
 import { z } from 'zod';
 
@@ -41,7 +41,7 @@ function single(t: Tensors, what: string): { tensor: tf.Tensor; key?: string } {
  * (the default). Inputs must be float (images, tabular); token ids cannot be perturbed.
  */
 export function createPerturb(config: AdversarialInput, options: { seed?: number } = {}): (batch: Batch, model: tfl.LayersModel) => Batch {
-  const c = adversarialSchema.parse(config);
+  const c = parseSection(adversarialSchema, config, ['train', 'adversarial']);
   const rng = createRng(options.seed ?? c.seed);
   return (batch, model) => {
     const x = single(batch.xs, 'the batch input');
@@ -75,7 +75,7 @@ export async function evaluateRobustness(
   data: () => AsyncIterable<Batch>,
   config: AdversarialInput,
 ): Promise<RobustAccuracy & { attack: AttackConfig }> {
-  const c = adversarialSchema.parse(config);
+  const c = parseSection(adversarialSchema, config, ['evaluate', 'robust']);
   const attack = attackConfig(c);
   return { ...(await robustAccuracy(model, data, attack)), attack };
 }

@@ -7,7 +7,7 @@ import { fit } from '@tfpipe/trainer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchesOf } from './__fixtures__/batches.js';
 import { countParams, freezeLayers, frozenBatchNormInference, selectLayers, unfreezeLayers } from './freeze.js';
-import { UpdateScaler, resolveLayerMultipliers } from './layer-lr.js';
+import { UpdateScaler, layerLearningRateCallback, resolveLayerMultipliers } from './layer-lr.js';
 import { compilePattern } from './patterns.js';
 
 beforeAll(() => tf.setBackend('cpu'));
@@ -114,11 +114,8 @@ describe('layer learning rates', () => {
           config: config(0.05, type),
           train: oneBatch,
           task,
-          perturb: (b) => {
-            scaler.beforeStep();
-            return b;
-          },
-          callbacks: [{ onTrainEnd: () => scaler.flush() }],
+          // Through the loop's onBatchBegin / onBatchEnd, as runStages does.
+          callbacks: [layerLearningRateCallback(scaler)],
         });
         const names = m.weights.map((w) => w.originalName);
         return Object.fromEntries(m.getWeights().map((w, i) => [names[i]!, Array.from(w.dataSync(), (v, j) => v - w0[i]![j]!)]));

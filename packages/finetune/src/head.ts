@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRng, TfpipeError, type TaskSpec } from '@tfpipe/core';
+import { createRng, parseSection, TfpipeError, type TaskSpec } from '@tfpipe/core';
 import { SeededDropout, taskOutput, taskSchema } from '@tfpipe/models';
 import { z } from 'zod';
 import { modelLayers } from './freeze.js';
@@ -35,8 +35,8 @@ export interface ReplaceHeadOptions {
  * Base layers are shared, not copied. Returns the model and the names of the new layers.
  */
 export function replaceHead(model: tfl.LayersModel, config: FinetuneHeadInput, options: ReplaceHeadOptions): { model: tfl.LayersModel; headLayers: string[] } {
-  const c = finetuneHeadSchema.parse(config);
   const path = options.path ?? ['finetune', 'head'];
+  const c = parseSection(finetuneHeadSchema, config, path);
   const layers = modelLayers(model);
   const names = layers.map((l) => l.name);
   let cut: tfl.layers.Layer;

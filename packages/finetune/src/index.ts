@@ -22,7 +22,7 @@ export { finetuneHeadSchema, replaceHead } from './head.js';
 export type { FinetuneHeadConfig, FinetuneHeadInput, ReplaceHeadOptions } from './head.js';
 export { stageSchema, runStages } from './stages.js';
 export type { StageConfig, StageInput, StageResult, StagedEpochLog, RunStagesOptions } from './stages.js';
-export { layerLearningRatesSchema, resolveLayerMultipliers, UpdateScaler } from './layer-lr.js';
+export { layerLearningRatesSchema, layerLearningRateCallback, resolveLayerMultipliers, UpdateScaler } from './layer-lr.js';
 export type { LayerLearningRates } from './layer-lr.js';
 export { loraSchema, applyLora, mergeLora, planLora, injectLora, adaptableLayers, loraLayers } from './lora/apply.js';
 export type { LoraConfig, LoraConfigInput, LoraLayerPlan } from './lora/apply.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Callback } from '@tfpipe/trainer';
 import { z } from 'zod';
 import { modelLayers } from './freeze.js';
 import { matchNames } from './patterns.js';
@@ -32,10 +33,9 @@ export function resolveLayerMultipliers(model: tfl.LayersModel, rules: LayerLear
 /**
  * Scales each optimizer update of some variables: after a step, w = w_before + m · (w_after − w_before).
  * For every optimizer whose step is linear in the learning rate (SGD, momentum, Adam, AdamW, RMSProp,
- * Adagrad) this is exactly training those variables with learning rate m · lr. The trainer has no per-variable
- * learning rate, so this runs around its steps: `beforeStep()` (from the perturb hook, which fit calls before
- * every step) fixes the previous step and snapshots; `flush()` (before validation, at epoch and train end)
- * fixes the last one.
+ * Adagrad) this is exactly training those variables with learning rate m · lr. The trainer has one learning
+ * rate, so this runs around its steps as a callback (`layerLearningRateCallback`): `beforeStep()` in
+ * onBatchBegin snapshots, `flush()` in onBatchEnd scales the update just applied.
  */
 export class UpdateScaler {
   private snapshot: tf.Tensor[] | undefined;
@@ -75,4 +75,15 @@ export class UpdateScaler {
     tf.dispose(this.snapshot);
     this.snapshot = undefined;
   }
+}
+
+/** Per-layer learning rates as a trainer callback: snapshot before each step, scale its update right after. */
+export function layerLearningRateCallback(scaler: UpdateScaler): Callback {
+  return {
+    name: 'layer-lr',
+    onBatchBegin: () => scaler.beforeStep(),
+    onBatchEnd: () => scaler.flush(),
+    // A step that failed half-way leaves its snapshot: drop it without touching the weights.
+    dispose: () => scaler.dispose(),
+  };
 }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Batch, TfpipeError, writeFileAtomic, parseSection, } from '@tfpipe/core';
-import { type Callback, type EpochLog, type FitOptions, type FitResult, fit, parseTrainConfig, type TrainConfig, type TrainConfigInput } from '@tfpipe/trainer';
+import { TfpipeError, parseSection, writeFileAtomic } from '@tfpipe/core';
+import { type EpochLog, type FitOptions, type FitResult, fit, parseTrainConfig, parsedTrainConfig, type TrainConfig, type TrainConfigInput } from '@tfpipe/trainer';
 import { z } from 'zod';
 import { countParams, type FreezeSpec, freezeLayers, freezeSpecSchema, frozenBatchNormInference, selectLayers, unfreezeLayers, unfreezeSpecSchema } from './freeze.js';
-import { type LayerLearningRates, resolveLayerMultipliers, UpdateScaler } from './layer-lr.js';
+import { type LayerLearningRates, layerLearningRateCallback, resolveLayerMultipliers, UpdateScaler } from './layer-lr.js';
 
 /** One stage of a staged fine-tune: what changes at its start, then `epochs` of training. */
 export const stageSchema = z
@@ -78,37 +78,20 @@ export async function runStages(model: tfl.LayersModel, options: RunStagesOption
       throw TfpipeError.fromIssues([{ path: [...path, i], message: `stage "${name}" has nothing to train: every layer is frozen` }]);
     }
     const learningRate = s.learningRate ?? base.optimizer.learningRate;
-    const config: TrainConfig = { ...base, epochs: s.epochs, optimizer: { ...base.optimizer, learningRate } };
+    // Derived from the parsed base: not parsed again by fit.
+    const config = parsedTrainConfig({ ...base, epochs: s.epochs, optimizer: { ...base.optimizer, learningRate } });
     const scaler = UpdateScaler.forModel(model, multipliers);
-    const userPerturb = options.perturb;
-    const callbacks: Callback[] = [...(options.callbacks ?? [])];
-    const extra: Partial<FitOptions> = {};
-    if (scaler.size > 0) {
-      callbacks.unshift({ name: 'layer-lr', onEpochEnd: () => scaler.flush(), onTrainEnd: () => scaler.flush() });
-      extra.perturb = async (batch: Batch, m: tfl.LayersModel) => {
-        scaler.beforeStep();
-        return userPerturb ? userPerturb(batch, m) : batch;
-      };
-      const validation = options.validation;
-      if (validation) {
-        extra.validation = () => {
-          scaler.flush();
-          return validation();
-        };
-      }
-    }
+    const callbacks = scaler.size > 0 ? [layerLearningRateCallback(scaler), ...(options.callbacks ?? [])] : options.callbacks;
     const frozen = model.layers.filter((l) => l.weights.length > 0 && !l.trainable).map((l) => l.name);
     let result: FitResult;
     try {
       result = await fit(model, {
         ...options,
-        ...extra,
         config,
-        callbacks,
+        ...(callbacks ? { callbacks } : {}),
         ...(options.runDir ? { runDir: stages.length > 1 ? join(options.runDir, 'stages', String(i + 1)) : options.runDir } : {}),
       });
     } finally {
-      scaler.flush();
       scaler.dispose();
     }
     const offset = history.length;

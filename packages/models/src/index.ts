@@ -35,7 +35,7 @@ export { linearSchema } from './linear.js';
 export type { MlpConfig } from './mlp.js';
 export { mlpSchema } from './mlp.js';
 export type { ModelConfig } from './registry.js';
-export { BUILTIN_MODELS, createModelRegistry, modelSchema } from './registry.js';
+export { BUILTIN_MODELS, createModelRegistry, modelSchema, modelSchemaFor } from './registry.js';
 export type { RnnConfig } from './rnn.js';
 export { rnnSchema } from './rnn.js';
 export type { TransformerConfig } from './transformer.js';

@@ -135,10 +135,10 @@ export function checkListLayer(layer: ListLayerConfig, path: (string | number)[]
     if (!allowed.includes(key)) {
       const suggestion = didYouMean(key, allowed);
       issues.push({
+        code: 'unknown_key',
         path: [...path, key],
-        message: `unknown option for layer ${type}`,
-        received: key,
-        expected: allowed.join(', '),
+        message: `unknown key for layer ${type}`,
+        expected: `one of ${allowed.join(', ')}`,
         ...(suggestion ? { suggestion } : {}),
       });
     }

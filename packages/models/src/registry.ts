@@ -1,30 +1,15 @@
-import { createRegistry } from '@tfpipe/core';
-import { z } from 'zod';
+import { createRegistry, registrySchema } from '@tfpipe/core';
+import type { z } from 'zod';
 import type { ModelRegistry } from './_common.js';
 import type { ModelBuilder } from './builder.js';
-import { cnnBuilder, cnnSchema } from './cnn.js';
-import { fusionBuilder, fusionSchema } from './fusion.js';
-import { layersBuilder, layersSchema } from './layers-list.js';
-import { linearBuilder, linearSchema } from './linear.js';
-import { logisticBuilder, logisticSchema } from './logistic.js';
-import { mlpBuilder, mlpSchema } from './mlp.js';
-import { rnnBuilder, rnnSchema } from './rnn.js';
-import { transformerBuilder, transformerSchema } from './transformer.js';
-
-/** The built-in model configs, discriminated by `type`. Custom types live in a registry (see createModelRegistry). */
-export const modelSchema = z
-  .discriminatedUnion('type', [
-    logisticSchema,
-    mlpSchema,
-    cnnSchema,
-    rnnSchema,
-    transformerSchema,
-    layersSchema,
-    fusionSchema,
-    linearSchema,
-  ])
-  .describe('The model: a built-in type or one registered from TypeScript');
-export type ModelConfig = z.infer<typeof modelSchema>;
+import { cnnBuilder } from './cnn.js';
+import { fusionBuilder } from './fusion.js';
+import { layersBuilder } from './layers-list.js';
+import { linearBuilder } from './linear.js';
+import { logisticBuilder } from './logistic.js';
+import { mlpBuilder } from './mlp.js';
+import { rnnBuilder } from './rnn.js';
+import { transformerBuilder } from './transformer.js';
 
 export const BUILTIN_MODELS: readonly ModelBuilder[] = [
   logisticBuilder,
@@ -41,3 +26,15 @@ export const BUILTIN_MODELS: readonly ModelBuilder[] = [
 export function createModelRegistry(): ModelRegistry {
   return createRegistry<ModelBuilder>('model', BUILTIN_MODELS);
 }
+
+/**
+ * The `model:` schema of a registry: a union discriminated on `type` over every registered builder, so a
+ * type registered from TypeScript validates in the YAML and appears in the editor's JSON Schema.
+ */
+export function modelSchemaFor(registry: ModelRegistry) {
+  return registrySchema(registry, 'The model: a built-in type or one registered from TypeScript');
+}
+
+/** The `model:` schema of the built-in types (what `createModelRegistry()` holds). */
+export const modelSchema = modelSchemaFor(createModelRegistry());
+export type ModelConfig = z.infer<typeof modelSchema>;

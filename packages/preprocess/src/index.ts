@@ -1,6 +1,6 @@
 export { Preprocessor, PREPROCESS_FILE } from './preprocessor.js';
 export type { PreprocessorOptions, PreprocessorState } from './preprocessor.js';
-export { createTransformRegistry, transformSchema, preprocessSchema } from './registry.js';
+export { createTransformRegistry, transformSchema, preprocessSchema, transformSchemaFor, preprocessSchemaFor } from './registry.js';
 export type { TransformRegistry, TransformConfig, TransformInput } from './registry.js';
 export type { Transform, TransformEntry, Fitter, ApplyOptions } from './transform.js';
 export type { Column } from './columns.js';

@@ -65,6 +65,11 @@ export class Tensorizer {
     return this.layouts.map((l) => ({ ...l.spec, shape: [...l.spec.shape] }));
   }
 
+  /** Which columns fill each model input, and where (offset, size in the per-sample buffer): maps attributions back to columns. */
+  inputColumns(): { input: string; columns: { column: string; offset: number; size: number }[] }[] {
+    return this.layouts.map((l) => ({ input: l.spec.name, columns: l.slots.map((s) => ({ column: s.column, offset: s.offset, size: s.size })) }));
+  }
+
   /** The task, known after fit (or before it when the config fixes it). */
   get task(): TaskSpec {
     if (!this.labels) {

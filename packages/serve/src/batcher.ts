@@ -1,9 +1,23 @@
+import { TfpipeError } from '@tfpipe/core';
+
 /** One request's rows waiting for the model. */
 interface Pending<K, R, P> {
   key: K;
   rows: R[];
   resolve(out: P[]): void;
   reject(e: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** The queue is full: answer 503 and ask the client to come back in `retryAfterSeconds`. */
+export class QueueFullError extends TfpipeError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason: string,
+  ) {
+    super('E_INTERNAL', `${reason}; retry in ${retryAfterSeconds} s`);
+  }
 }
 
 export interface MicroBatcherOptions<K, R, P> {
@@ -15,6 +29,8 @@ export interface MicroBatcherOptions<K, R, P> {
   run(key: K, rows: R[]): Promise<P[]>;
   /** Called with the size of each batch run (for metrics). */
   onBatch?(size: number): void;
+  /** Most rows waiting; a request that would go past it is refused with QueueFullError. Default: no bound. */
+  maxQueueRows?: number;
 }
 
 /**
@@ -29,21 +45,61 @@ export class MicroBatcher<K, R, P> {
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   private settleIdle: (() => void) | undefined;
+  private maxSeen = 0;
+  private rowsPerSecond = 0;
 
   constructor(private readonly options: MicroBatcherOptions<K, R, P>) {}
 
-  /** Queues rows; resolves with their outputs, in order. */
-  submit(key: K, rows: R[]): Promise<P[]> {
+  /**
+   * Queues rows; resolves with their outputs, in order. Refused at once (QueueFullError) when the queue
+   * would pass `maxQueueRows`; a request whose `signal` aborts while it waits leaves the queue and is never
+   * computed (it rejects with the signal's reason).
+   */
+  submit(key: K, rows: R[], options: { signal?: AbortSignal } = {}): Promise<P[]> {
+    const { signal } = options;
     return new Promise<P[]>((resolve, reject) => {
-      this.queue.push({ key, rows, resolve, reject });
+      if (signal?.aborted) return reject(signal.reason);
+      if (!this.accepts(rows.length)) return reject(this.full());
+      const p: Pending<K, R, P> = { key, rows, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        p.onAbort = () => this.drop(p);
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.queue.push(p);
       this.queuedRows += rows.length;
+      this.maxSeen = Math.max(this.maxSeen, this.queuedRows);
       this.schedule();
     });
+  }
+
+  /** Whether `rows` more rows fit in the queue now (a request is always taken when the queue is empty). */
+  accepts(rows: number): boolean {
+    const limit = this.options.maxQueueRows ?? Number.POSITIVE_INFINITY;
+    return this.queuedRows === 0 || this.queuedRows + rows <= limit;
+  }
+
+  /** The refusal for a full queue, with a Retry-After estimated from the recent throughput. */
+  full(): QueueFullError {
+    const wait = this.rowsPerSecond > 0 ? Math.ceil(this.queuedRows / this.rowsPerSecond) : 1;
+    return new QueueFullError(Math.min(Math.max(wait, 1), 60), `the server is busy: ${this.queuedRows} rows are queued (limit ${this.options.maxQueueRows})`);
   }
 
   /** Rows waiting (not yet in a running batch). */
   get pending(): number {
     return this.queuedRows;
+  }
+
+  /** The most rows ever waiting at once. */
+  get maxPending(): number {
+    return this.maxSeen;
+  }
+
+  private drop(p: Pending<K, R, P>): void {
+    const i = this.queue.indexOf(p);
+    if (i < 0) return; // already taken into a batch: it finishes
+    this.queue.splice(i, 1);
+    this.queuedRows -= p.rows.length;
+    p.reject(p.signal!.reason);
   }
 
   /** Resolves when the queue is empty and no batch runs. */
@@ -97,7 +153,9 @@ export class MicroBatcher<K, R, P> {
     while (this.queue.length) {
       const p = this.queue[0]!;
       if (p.key !== key || (out.length > 0 && rows + p.rows.length > this.options.maxBatch)) break;
-      out.push(this.queue.shift()!);
+      this.queue.shift();
+      if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+      out.push(p);
       rows += p.rows.length;
     }
     this.queuedRows -= rows;
@@ -107,9 +165,12 @@ export class MicroBatcher<K, R, P> {
   private async runBatch(batch: Pending<K, R, P>[]): Promise<void> {
     const rows = batch.flatMap((p) => p.rows);
     let outs: P[];
+    const started = performance.now();
     try {
       this.options.onBatch?.(rows.length);
       outs = await this.options.run(batch[0]!.key, rows);
+      const seconds = (performance.now() - started) / 1000;
+      if (seconds > 0) this.rowsPerSecond = this.rowsPerSecond === 0 ? rows.length / seconds : 0.8 * this.rowsPerSecond + 0.2 * (rows.length / seconds);
     } catch (e) {
       if (batch.length === 1) {
         batch[0]!.reject(e);

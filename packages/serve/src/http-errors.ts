@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { didYouMean, type Issue, isTfpipeError } from '@tfpipe/core';
+import { type Issue, isTfpipeError, zodIssues } from '@tfpipe/core';
 import { badRequest, formatFieldPath } from './records.js';
 
 /** The JSON body of an error answer. */
@@ -36,32 +36,15 @@ function previewValue(v: unknown): unknown {
   return v;
 }
 
-/** zod issues → tfpipe issues: the field path, "missing field", unknown keys with did-you-mean. */
-export function zodToIssues(error: z.ZodError, base: (string | number)[], knownKeys: readonly string[]): Issue[] {
-  const out: Issue[] = [];
-  for (const i of error.issues) {
-    const path = [...base, ...(i.path as (string | number)[])];
-    if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) {
-        const suggestion = didYouMean(k, [...knownKeys]);
-        out.push({ path: [...path, k], message: 'unknown field', expected: knownKeys.join(', '), ...(suggestion ? { suggestion } : {}) });
-      }
-      continue;
-    }
-    const input = (i as { input?: unknown }).input;
-    if (input === undefined && i.code === 'invalid_type') {
-      out.push({ path, message: `missing field (expected ${i.expected})` });
-      continue;
-    }
-    out.push({ path, message: i.message, ...(input !== undefined ? { received: input } : {}) });
-  }
-  return out;
+/** zod issues → tfpipe issues, worded as everywhere else (core's `zodIssues`): the field path, "required", unknown keys with did-you-mean. */
+export function zodToIssues(error: z.ZodError, base: (string | number)[], knownKeys: readonly string[], schema?: z.ZodType, value?: unknown): Issue[] {
+  return zodIssues(error, schema, base, value, { knownKeys });
 }
 
 /** Validates with zod; throws a 400 naming each bad field. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, base: (string | number)[], knownKeys: readonly string[]): T {
   const r = schema.safeParse(value, { reportInput: true });
-  if (!r.success) throw badRequest(zodToIssues(r.error, base, knownKeys));
+  if (!r.success) throw badRequest(zodToIssues(r.error, base, knownKeys, schema, value));
   return r.data;
 }
 

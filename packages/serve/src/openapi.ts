@@ -34,7 +34,7 @@ const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/compon
 const errors = {
   '400': { description: 'Bad input (the message names the field)', content: json('Error') },
   '413': { description: 'Body larger than the limit', content: json('Error') },
-  '503': { description: 'Timed out', content: json('Error') },
+  '503': { description: 'Timed out, or the server is busy (with Retry-After)', content: json('Error') },
 };
 
 function component(schema: z.ZodType): Record<string, unknown> {
@@ -43,7 +43,7 @@ function component(schema: z.ZodType): Record<string, unknown> {
 }
 
 /** OpenAPI 3.0 document, from the same zod schemas that validate requests. */
-export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, options: { admin: boolean }): Record<string, unknown> {
+export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, options: { admin: boolean; feedback?: z.ZodType | undefined }): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/predict': {
       post: {
@@ -57,6 +57,19 @@ export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, optio
           },
         },
         responses: { '200': { description: 'Predictions', content: json('PredictResponse') }, ...errors },
+      },
+    },
+    '/explain': {
+      post: {
+        summary: `Attributions of ${metadata.name} for records`,
+        description:
+          'The same records, validation and preprocessing as /predict. Query: methods=integrated-gradients,grad-cam (default integrated-gradients), steps=N (capped at the server\'s explainMaxSteps). Per column, per token or per pixel; 503 when explainConcurrency requests are in flight.',
+        parameters: [
+          { name: 'methods', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'steps', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+        ],
+        requestBody: { required: true, content: json('PredictRequest') },
+        responses: { '200': { description: '{ explanation } or { explanations }, with the steps used' }, ...errors },
       },
     },
     '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
@@ -73,6 +86,15 @@ export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, optio
       },
     };
   }
+  if (options.feedback) {
+    paths['/feedback'] = {
+      post: {
+        summary: 'Ground truth for a logged request row (its id: the X-Request-Id answer header, `#`, the row index)',
+        requestBody: { required: true, content: json('FeedbackRequest') },
+        responses: { '200': { description: 'Recorded' }, '404': { description: 'No logged row has this id', content: json('Error') }, ...errors },
+      },
+    };
+  }
   return {
     openapi: '3.0.3',
     info: { title: `tfpipe serve: ${metadata.name}`, version: metadata.tfpipeVersion, description: `Task: ${metadata.task.kind}. Trained ${metadata.trainedAt}.` },
@@ -85,6 +107,7 @@ export function buildOpenApi(metadata: ModelMetadata, schemas: RunSchemas, optio
         PredictResponse: component(schemas.response),
         Error: component(errorBodySchema),
         ReloadRequest: component(reloadBodySchema),
+        ...(options.feedback ? { FeedbackRequest: component(options.feedback) } : {}),
       },
     },
   };

@@ -103,6 +103,13 @@ async function listImages(dir: string): Promise<string[]> {
  * preprocessing `batchSize` at a time, and handed to `write` in input order.
  */
 export async function predictFile(run: LoadedRun, options: PredictFileOptions): Promise<{ rows: number }> {
+  if (!Number.isSafeInteger(options.batchSize) || options.batchSize < 1) {
+    // A batch size of 0 would never advance (`i += 0`): refuse it before any file is opened.
+    throw new TfpipeError('E_USAGE', `--batch-size: received ${options.batchSize}; expected a whole number >= 1`, {
+      issues: [{ path: ['batchSize'], message: 'invalid batch size', received: options.batchSize, expected: 'a whole number >= 1' }],
+      path: ['batchSize'],
+    });
+  }
   const fit = options.imageFit ?? 'fill';
   const kind = await checkPredictInput(options);
   let done = 0;

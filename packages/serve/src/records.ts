@@ -1,6 +1,7 @@
 import sharp from 'sharp';
-import { TfpipeError, type Issue } from '@tfpipe/core';
+import { didYouMean, TfpipeError, type Issue } from '@tfpipe/core';
 import type { Row, Value } from '@tfpipe/data';
+import type { Limiter } from './limiter.js';
 import type { RawColumn } from './request-schema.js';
 
 export type ImageFit = 'fill' | 'cover' | 'contain';
@@ -25,12 +26,22 @@ const DATA_URL = /^data:[^;,]*;base64,/;
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
 /**
- * Decodes an encoded image (PNG, JPEG, ...) into Float32Array HWC 0..255 at the column's shape, the way
- * @tfpipe/data's image sources do (sharp resize with `fit`, alpha dropped, grayscale or sRGB).
+ * The most pixels a posted image may have, from the model's input shape: 256 times the input's area,
+ * at least 4 megapixels (a phone photo of a digit still decodes) and at most 50 (sharp's own default is 268).
  */
-export async function decodeImage(bytes: Uint8Array, shape: readonly number[], fit: ImageFit): Promise<Float32Array> {
+export function imagePixelLimit(shape: readonly number[]): number {
+  const [h = 1, w = 1] = shape;
+  return Math.min(Math.max(h * w * 256, 4_000_000), 50_000_000);
+}
+
+/**
+ * Decodes an encoded image (PNG, JPEG, ...) into Float32Array HWC 0..255 at the column's shape, the way
+ * @tfpipe/data's image sources do (sharp resize with `fit`, alpha dropped, grayscale or sRGB). An image of
+ * more than `maxPixels` pixels is refused from its header, before it is decoded.
+ */
+export async function decodeImage(bytes: Uint8Array, shape: readonly number[], fit: ImageFit, maxPixels = imagePixelLimit(shape)): Promise<Float32Array> {
   const [h, w, c] = shape as [number, number, number];
-  let img = sharp(bytes, { failOn: 'error' }).resize(w, h, { fit, background: { r: 0, g: 0, b: 0 } }).removeAlpha();
+  let img = sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, sequentialRead: true }).resize(w, h, { fit, background: { r: 0, g: 0, b: 0 } }).removeAlpha();
   img = c === 1 ? img.grayscale() : img.toColourspace('srgb');
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== c || info.width !== w || info.height !== h) {
@@ -39,7 +50,18 @@ export async function decodeImage(bytes: Uint8Array, shape: readonly number[], f
   return Float32Array.from(data);
 }
 
-async function imageValue(v: unknown, col: RawColumn, fit: ImageFit, path: (string | number)[]): Promise<Float32Array> {
+/** How `toRows` decodes images: resize mode, pixel limit, a shared limit on decodes at once, the request's deadline. */
+export interface DecodeOptions {
+  fit: ImageFit;
+  /** Most pixels of one posted image (default: imagePixelLimit of the column's shape). */
+  maxPixels?: number | undefined;
+  /** Bounds how many images decode at once, across requests. */
+  limiter?: Limiter | undefined;
+  /** Aborts decodes not started yet (the request timed out). */
+  signal?: AbortSignal | undefined;
+}
+
+async function imageValue(v: unknown, col: RawColumn, opts: DecodeOptions, path: (string | number)[]): Promise<Float32Array> {
   if (Array.isArray(v)) return Float32Array.from(v as number[]);
   let bytes: Uint8Array;
   if (v instanceof Uint8Array) bytes = v;
@@ -50,22 +72,30 @@ async function imageValue(v: unknown, col: RawColumn, fit: ImageFit, path: (stri
     }
     bytes = Buffer.from(text, 'base64');
   }
+  const maxPixels = opts.maxPixels ?? imagePixelLimit(col.shape!);
+  const decode = () => decodeImage(bytes, col.shape!, opts.fit, maxPixels);
   try {
-    return await decodeImage(bytes, col.shape!, fit);
+    return await (opts.limiter ? opts.limiter.run(decode, opts.signal) : decode());
   } catch (e) {
-    throw badRequest([{ path, message: `invalid image: ${(e as Error).message}`, expected: 'a PNG, JPEG, WebP, GIF or TIFF file' }]);
+    if (opts.signal?.aborted && e === opts.signal.reason) throw e;
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw badRequest([{ path, message: 'image too large', expected: `at most ${maxPixels} pixels (the limit for a ${col.shape!.slice(0, 2).join('x')} model input)` }]);
+    }
+    throw badRequest([{ path, message: `invalid image: ${message}`, expected: 'a PNG, JPEG, WebP, GIF or TIFF file' }]);
   }
 }
 
 /** Validated JSON records (or form fields) → rows for LoadedRun.predict: images decoded, vectors typed. */
-export async function toRows(records: Record<string, unknown>[], columns: readonly RawColumn[], fit: ImageFit, base: (string | number)[]): Promise<Row[]> {
+export async function toRows(records: Record<string, unknown>[], columns: readonly RawColumn[], decode: ImageFit | DecodeOptions, base: (string | number)[]): Promise<Row[]> {
+  const opts: DecodeOptions = typeof decode === 'string' ? { fit: decode } : decode;
   return Promise.all(
     records.map(async (rec, i) => {
       const row: Row = {};
       for (const c of columns) {
         const v = rec[c.name];
         const path = [...base, ...(base.length ? [i] : []), c.name];
-        if (c.kind === 'image') row[c.name] = await imageValue(v, c, fit, path);
+        if (c.kind === 'image') row[c.name] = await imageValue(v, c, opts, path);
         else if (c.kind === 'vector') row[c.name] = Float32Array.from(v as number[]);
         else row[c.name] = (v ?? null) as Value;
       }
@@ -83,12 +113,15 @@ export async function formToRecord(form: FormData, columns: readonly RawColumn[]
   const rec: Record<string, unknown> = {};
   const known = new Set([...columns.map((c) => c.name), ...labels]);
   for (const key of new Set(form.keys())) {
-    if (!known.has(key)) issues.push({ path: [key], message: 'unknown field', expected: [...known].join(', ') });
+    if (!known.has(key)) {
+      const suggestion = didYouMean(key, known);
+      issues.push({ code: 'unknown_key', path: [key], message: 'unknown key', expected: `one of ${[...known].join(', ')}`, ...(suggestion ? { suggestion } : {}) });
+    }
   }
   for (const c of columns) {
     const v = form.get(c.name);
     if (v === null) {
-      issues.push({ path: [c.name], message: 'missing field', expected: `a ${c.kind} value` });
+      issues.push({ code: 'required', path: [c.name], message: 'required', expected: `a ${c.kind} value` });
       continue;
     }
     if (typeof v !== 'string') {

@@ -107,6 +107,9 @@ describe('predictFile on records', () => {
     await writeFile(join(tmp, 'bad.csv'), 'sepal_length,sepal_width,petal_lenght,petal_width\n1,2,3,4\n');
     await expect(predictFile(a, { input: join(tmp, 'bad.csv'), batchSize: 10, write: () => {} })).rejects.toThrow(/petal_length.*did you mean "petal_lenght"/s);
     await expect(predictFile(a, { input: join(tmp, 'in.parquet'), batchSize: 10, write: () => {} })).rejects.toThrow(/no such file/);
+    for (const batchSize of [0, -1, 1.5, Number.NaN]) {
+      await expect(predictFile(a, { input: join(tmp, 'in.csv'), batchSize, write: () => {} })).rejects.toThrow(/--batch-size: received .*; expected a whole number >= 1/);
+    }
     await writeFile(join(tmp, 'in.parquet'), 'x');
     await expect(predictFile(a, { input: join(tmp, 'in.parquet'), batchSize: 10, write: () => {} })).rejects.toThrow(/cannot tell the format/);
   });

@@ -27,7 +27,7 @@ export class RunHolder<T> {
 
   constructor(run: LoadedRun, extra: T, options: { dispose?: (run: LoadedRun) => void } = {}) {
     this.slot = { run, extra, loadedAt: new Date(), refs: 0, retired: false };
-    this.disposeRun = options.dispose ?? ((r) => r.model.dispose());
+    this.disposeRun = options.dispose ?? ((r) => void r.dispose());
   }
 
   get current(): RunSlot<T> {

@@ -52,3 +52,5 @@ export function tinyDataset(n = 64, dim = 4, classes = 3, seed = 7): { x: Float3
   }
   return { x, y, n, dim, classes };
 }
+
+export { findChromium, findExecutable, servicesRequired, skipWithout, tcpListening } from './services.js';

@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type RngState, TfpipeError, fileSystemIO, writeFileAtomic, writeJsonAtomic } from '@tfpipe/core';
-import type { EarlyStoppingState } from './early-stopping.js';
-import type { BestState } from './monitor.js';
-import type { PlateauState } from './schedules.js';
 import type { EpochLog } from './types.js';
 
 export const STATE_JSON = 'state.json';
@@ -14,17 +11,18 @@ export const OPTIMIZER_BIN = 'optimizer.bin';
 
 /** Everything besides the weights that a resumed run needs. */
 export interface CheckpointState {
-  version: 1;
+  /** 2: best / early-stopping / plateau states are callbacks' states (1 kept them beside the loop's). */
+  version: 1 | 2;
   /** Epochs completed. */
   epoch: number;
   /** Optimizer steps done. */
   step: number;
   rng: RngState;
+  /** Generator states of the model's random layers (seeded dropout), by layer path. */
+  random?: Record<string, unknown>;
   stepsPerEpoch?: number;
   lr: number;
-  best: BestState;
-  earlyStopping?: EarlyStoppingState;
-  plateau?: PlateauState;
+  /** Each callback's `stateDict()`, by callback name (built-ins: best-weights, early-stopping, reduce-lr-on-plateau, ...). */
   callbacks: Record<string, unknown>;
   history: EpochLog[];
   /** Set when training ended (any reason but an abort): a resume then has nothing left to do. */
@@ -79,8 +77,10 @@ export async function saveCheckpoint(
 }
 
 /**
- * The folder holding the newest whole checkpoint named `name`, or undefined. Falls back to a
- * `.old-<name>-*` folder left by a crash between the two renames; removes stale temporary folders.
+ * The folder holding the newest whole checkpoint named `name`, or undefined. A crash in `saveCheckpoint`
+ * leaves at most a `.tmp-<name>-*` folder (removed: the previous checkpoint is still whole) and a
+ * `.old-<name>-*` one: removed when `<name>` is whole, else renamed back to `<name>` (a crash between the two
+ * renames), so nothing temporary outlives the next start.
  */
 export async function findCheckpoint(runDir: string, name: 'last' | 'best'): Promise<string | undefined> {
   const dir = checkpointDir(runDir, name);
@@ -92,18 +92,23 @@ export async function findCheckpoint(runDir: string, name: 'last' | 'best'): Pro
     return undefined;
   }
   for (const e of entries) if (e.startsWith(`.tmp-${name}-`)) await rm(join(parent, e), { recursive: true, force: true });
-  if (await exists(join(dir, STATE_JSON))) return dir;
   const olds = entries.filter((e) => e.startsWith(`.old-${name}-`));
-  let bestDir: string | undefined;
-  let bestEpoch = -1;
-  for (const o of olds) {
-    const s = await readState(join(parent, o)).catch(() => undefined);
-    if (s && s.epoch > bestEpoch) {
-      bestEpoch = s.epoch;
-      bestDir = join(parent, o);
+  if (!(await exists(join(dir, STATE_JSON)))) {
+    let bestOld: string | undefined;
+    let bestEpoch = -1;
+    for (const o of olds) {
+      const s = await readState(join(parent, o)).catch(() => undefined);
+      if (s && s.epoch > bestEpoch) {
+        bestEpoch = s.epoch;
+        bestOld = o;
+      }
     }
+    if (bestOld === undefined) return undefined;
+    await rm(dir, { recursive: true, force: true });
+    await rename(join(parent, bestOld), dir);
   }
-  return bestDir;
+  for (const o of olds) await rm(join(parent, o), { recursive: true, force: true });
+  return dir;
 }
 
 export async function readState(dir: string): Promise<CheckpointState> {

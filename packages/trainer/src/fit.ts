@@ -1,42 +1,27 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  type Batch,
-  type Direction,
-  type Logger,
-  type StreamingMetric,
-  type TaskSpec,
-  TfpipeError,
-  appendJsonLine,
-  createRng,
-  silentLogger,
-} from '@tfpipe/core';
+import { type Batch, type Direction, type Logger, type StreamingMetric, type TaskSpec, TfpipeError, silentLogger } from '@tfpipe/core';
 import { builtinMetrics } from './accuracy.js';
-import { batchSize, concatBatches, disposeBatches, outputNamesOf } from './batch.js';
-import {
-  type CheckpointState,
-  checkpointDir,
-  findCheckpoint,
-  loadCheckpointWeights,
-  readCheckpointTensors,
-  readOptimizerData,
-  readState,
-  saveCheckpoint,
-} from './checkpoint.js';
+import { outputNamesOf } from './batch.js';
+import { BestWeights } from './callbacks/best-weights.js';
+import { Checkpoint } from './callbacks/checkpoint.js';
+import { EarlyStopping } from './callbacks/early-stopping.js';
+import { LeakGuard } from './callbacks/leak-guard.js';
+import { MetricsLog } from './callbacks/metrics-log.js';
+import { NanGuard } from './callbacks/nan-guard.js';
+import { Progress } from './callbacks/progress.js';
+import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
+import { type CallbackRegistry, callbacksFromConfig, createCallbackRegistry } from './callbacks/registry.js';
+import { TensorBoard } from './callbacks/tensorboard.js';
 import { checkTrainConfig, resolveMonitor } from './config-check.js';
-import { type EarlyStoppingState, earlyStoppingStep, initialEarlyStoppingState } from './early-stopping.js';
-import { type BestState, monitorDirection, trackBest } from './monitor.js';
+import type { GradientTransform } from './gradients.js';
+import { dpTraining } from './privacy/dp-training.js';
+import { trainLoop } from './loop.js';
+import { monitorDirection } from './monitor.js';
 import { Objective } from './objective.js';
-import { createOptimizer, optimizerWeights, setOptimizerWeights } from './optimizers.js';
-import { METRICS_JSONL, truncateMetrics } from './run-files.js';
-import { type PlateauState, initialPlateauState, plateauStep, scheduledLearningRate } from './schedules.js';
-import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './schema.js';
-import { evaluateStream, parallelStep, trainStep, updateMetrics, type GradientWorkers } from './step.js';
-import { TensorBoardWriter } from './tfevents.js';
-import type { Callback, CallbackContext, EpochLog, FitResult, ProgressEvent, StopReason } from './types.js';
-import { LeakGuard } from './leak-guard.js';
+import { createOptimizer } from './optimizers.js';
+import { type TrainConfig, type TrainConfigInput, parseTrainConfig } from './schema.js';
+import type { GradientWorkers } from './step.js';
+import type { Callback, FitResult, ProgressEvent } from './types.js';
 
 export interface FitOptions {
   /** The `train:` section (raw or parsed; parsed with trainSchema either way). */
@@ -59,6 +44,15 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Limit (and progress total) of steps per epoch. */
   stepsPerEpoch?: number;
+  /**
+   * How each batch's gradients are computed (DP-SGD, accumulation, ...): receives the batch and the objective,
+   * returns the gradients to apply; see `GradientTransform`. Default: one tape over the whole batch.
+   */
+  gradients?: GradientTransform;
+  /** Registry for `config.callbacks` (YAML callbacks by type). Default: `createCallbackRegistry()`. */
+  callbackRegistry?: CallbackRegistry;
+  /** Training examples (N): `train.privacy`'s accountant needs it (sampling rate batchSize / N). */
+  datasetSize?: number;
   /** Adversarial training hook: a batch to train on instead of (`replace`) or with (`append`) the clean one. */
   perturb?: (batch: Batch, model: tfl.LayersModel) => Batch | Promise<Batch>;
   perturbMode?: 'replace' | 'append';
@@ -71,24 +65,20 @@ export interface FitOptions {
   dataParallelSetup?: { module: string; call?: string }[];
 }
 
-interface Pending {
-  loss: tf.Scalar;
-  size: number;
-  stepInEpoch: number;
-  globalStep: number;
-}
-
 /**
- * Trains a tfjs-layers model (not compiled) on batches: schedules, regularization, class/sample weights,
- * validation, early stopping with best-weights restore, atomic checkpoints and resume, NaN and leak
- * guards, progress events, metrics.jsonl and TensorBoard files.
+ * Trains a tfjs-layers model (not compiled) on batches. The boundary where a `train:` section enters: it is
+ * parsed here once, checked against the run, and turned into the loop's parts — objective, optimizer and the
+ * built-in callbacks (in calling order: NanGuard, MetricsLog, TensorBoard, Progress, BestWeights,
+ * EarlyStopping, ReduceLROnPlateau, the `train.callbacks` and your own, Checkpoint, LeakGuard) — then
+ * `trainLoop` runs them.
  */
 export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<FitResult> {
   const config = parseTrainConfig(options.config);
   const log = options.logger ?? silentLogger;
   const hasValidation = options.validation !== undefined;
-  const trainMetrics = options.metrics ? options.metrics() : builtinMetrics(config.metrics ?? [], options.task);
-  const valMetrics = hasValidation ? (options.metrics ? options.metrics() : builtinMetrics(config.metrics ?? [], options.task)) : [];
+  const makeMetrics = () => (options.metrics ? options.metrics() : builtinMetrics(config.metrics ?? [], options.task));
+  const trainMetrics = makeMetrics();
+  const valMetrics = hasValidation ? makeMetrics() : [];
   const metricNames = trainMetrics.map((m) => m.name);
   const issues = checkTrainConfig(config, { metricNames, hasValidation });
   if (issues.length) throw TfpipeError.fromIssues(issues);
@@ -98,303 +88,94 @@ export async function fit(model: tfl.LayersModel, options: FitOptions): Promise<
     ]);
   }
   const directions: Record<string, Direction> = Object.fromEntries(trainMetrics.map((m) => [m.name, m.direction]));
+  const direction = (monitor: string) => monitorDirection(monitor, directions) as Direction;
   const monitor = resolveMonitor(config, hasValidation);
   const mode = resolveMode(config, monitor, directions);
-  const schedule = config.schedule;
-  const plateauMonitor = schedule?.type === 'plateau' ? (schedule.monitor ?? monitor) : undefined;
-  const plateauMode = plateauMonitor ? (monitorDirection(plateauMonitor, directions) as Direction) : 'min';
+  const fromConfig = callbacksFromConfig(config.callbacks ?? [], options.callbackRegistry ?? createCallbackRegistry(), {
+    metricNames,
+    hasValidation,
+    direction,
+    logger: log,
+  });
+  if (options.resume && !options.runDir) throw new TfpipeError('E_USAGE', 'resume needs a runDir');
+  if (options.gradients && config.parallel !== 0) {
+    throw TfpipeError.fromIssues([
+      { path: ['train', 'parallel'], message: 'worker threads compute the gradients themselves; a gradient transform (fit option `gradients`) needs parallel: 0', received: config.parallel, expected: '0' },
+    ]);
+  }
+
+  if (config.privacy && (options.gradients || config.parallel !== 0)) {
+    throw TfpipeError.fromIssues([
+      { path: ['train', 'privacy'], message: 'DP-SGD computes the gradients itself: it cannot be combined with train.parallel or a gradient transform of your own', received: 'dp-sgd' },
+    ]);
+  }
+  if (config.privacy && options.datasetSize === undefined) {
+    throw new TfpipeError('E_USAGE', 'train.privacy needs the number of training examples: pass fit(model, { datasetSize })', { path: ['train', 'privacy'] });
+  }
+  const privacy = config.privacy
+    ? dpTraining(config.privacy, { datasetSize: options.datasetSize!, batchSize: config.batchSize, epochs: config.epochs, seed: options.seed ?? 0, logger: log })
+    : undefined;
+  const gradients = privacy?.gradients ?? options.gradients;
+
   const es = config.earlyStopping;
-  const restoreBest = es?.restoreBest ?? false;
-  const callbacks = options.callbacks ?? [];
-  const runDir = options.runDir;
-  if (options.resume && !runDir) throw new TfpipeError('E_USAGE', 'resume needs a runDir');
+  const best = new BestWeights({ monitor, mode, restore: es?.restoreBest ?? false, save: config.checkpoint.best, logger: log });
+  const schedule = config.schedule;
+  const callbacks: Callback[] = [
+    new NanGuard(config.onNaN),
+    ...(privacy ? [privacy.accountant] : []),
+    new MetricsLog(),
+    ...(config.tensorboard ? [new TensorBoard({ logEverySteps: config.logEverySteps })] : []),
+    ...(options.onProgress ? [new Progress(options.onProgress)] : []),
+    best,
+    ...(es ? [new EarlyStopping(es, monitor, mode, { logger: log })] : []),
+    ...(schedule?.type === 'plateau'
+      ? [new ReduceLROnPlateau(schedule, config.optimizer.learningRate, schedule.monitor ?? monitor, direction(schedule.monitor ?? monitor), log)]
+      : []),
+    ...fromConfig,
+    ...(options.callbacks ?? []),
+    new Checkpoint(config.checkpoint.every),
+    new LeakGuard(config.leakCheck, log, () => best.heldTensors),
+  ];
 
   const objective = new Objective(model, config, options.task);
   const optimizer = createOptimizer(config.optimizer);
-  // LayerVariable.read() returns the tf.Variable itself (typed as Tensor).
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const workers = config.parallel === 0 ? undefined : await startWorkers(model, config, options);
-  const rng = createRng(options.seed ?? 0);
-  let history: EpochLog[] = [];
-  let step = 0;
-  let startEpoch = 0;
-  let measuredSteps: number | undefined;
-  let best: BestState = {};
-  let esState: EarlyStoppingState | undefined = es ? initialEarlyStoppingState(es) : undefined;
-  let plateau: PlateauState = initialPlateauState();
-  let bestWeights: tf.Tensor[] | undefined;
-  let finished: CheckpointState['finished'];
-  let tb: TensorBoardWriter | undefined;
-  let stopReason: StopReason = 'completed';
-  let stopMessage: string | undefined;
-  let restored = false;
-  const leak = new LeakGuard(config.leakCheck, log);
-
+  let workers: GradientWorkers | undefined;
   try {
-    // Resume: weights, optimizer slots, counters, RNG, stopping state, callbacks; drop later metrics lines.
-    if (runDir) {
-      const lastDir = await findCheckpoint(runDir, 'last');
-      if (lastDir && !options.resume) {
-        throw new TfpipeError('E_USAGE', `${runDir} already holds a training run (${lastDir})`, {
-          hint: 'Pass resume: true to continue it, or use an empty runDir.',
-        });
-      }
-      if (lastDir) {
-        const s = await readState(lastDir);
-        await loadCheckpointWeights(lastDir, model);
-        await setOptimizerWeights(optimizer, await readOptimizerData(lastDir), s.optimizer.specs);
-        rng.setState(s.rng);
-        ({ step, best, history } = s);
-        startEpoch = s.epoch;
-        measuredSteps = s.stepsPerEpoch;
-        if (s.earlyStopping) esState = s.earlyStopping;
-        if (s.plateau) plateau = s.plateau;
-        finished = s.finished;
-        callbacks.forEach((cb, i) => {
-          const st = s.callbacks[cb.name ?? String(i)];
-          if (st !== undefined) cb.loadStateDict?.(st);
-        });
-        const bestDir = restoreBest ? await findCheckpoint(runDir, 'best') : undefined;
-        if (bestDir) bestWeights = (await readCheckpointTensors(bestDir, model)).map((t) => tf.keep(t));
-        await truncateMetrics(runDir, s.epoch);
-        log.info(`resuming from epoch ${s.epoch} (step ${step}) of ${lastDir}`);
-      } else {
-        await rm(join(runDir, METRICS_JSONL), { force: true });
-        if (options.resume) log.info(`no checkpoint in ${runDir}: starting from the first epoch`);
-      }
-      if (config.tensorboard) tb = new TensorBoardWriter(runDir);
-    }
-
-    let stopRequested = finished !== undefined;
-    const ctx: CallbackContext = {
-      model,
-      epoch: startEpoch,
-      epochs: config.epochs,
-      step,
-      logs: {},
-      rng,
-      stopTraining(reason) {
-        stopReason = 'early-stopping';
-        stopMessage = reason;
-        stopRequested = true;
-      },
-    };
-    if (finished) {
-      stopReason = finished.reason as StopReason;
-      stopMessage = finished.message;
-    }
-    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-    const runStart = performance.now();
-    let runSteps = 0;
-
-    for (let epoch = startEpoch + 1; epoch <= config.epochs && !stopRequested; epoch++) {
-      const epochStart = performance.now();
-      const epochSeed = rng.seed32();
-      ctx.epoch = epoch;
-      for (const cb of callbacks) await cb.onEpochBegin?.(ctx);
-      for (const m of trainMetrics) m.reset();
-      let lossSum = 0;
-      let samples = 0;
-      let stepInEpoch = 0;
-      let lr = optimizer.learningRate();
-      let pending: Pending | undefined;
-      let nanAt: Pending | undefined;
-      const spe = options.stepsPerEpoch ?? measuredSteps;
-
-      // The loss of step k is read while step k+1 runs: no per-step stall on async backends.
-      const settle = async (p: Pending): Promise<void> => {
-        const v = (await p.loss.data())[0]!;
-        p.loss.dispose();
-        if (!Number.isFinite(v)) {
-          nanAt ??= p;
-          return;
-        }
-        lossSum += v * p.size;
-        samples += p.size;
-        const elapsed = (performance.now() - epochStart) / 1000;
-        const sps = elapsed > 0 ? samples / elapsed : 0;
-        const perStep = (performance.now() - runStart) / 1000 / Math.max(1, runSteps);
-        const eta = spe !== undefined ? ((spe - p.stepInEpoch) + (config.epochs - epoch) * spe) * perStep : undefined;
-        options.onProgress?.({
-          type: 'step',
-          epoch,
-          epochs: config.epochs,
-          step: p.stepInEpoch,
-          globalStep: p.globalStep,
-          ...(spe !== undefined ? { stepsPerEpoch: spe } : {}),
-          loss: v,
-          samplesPerSec: sps,
-          ...(eta !== undefined ? { eta: Math.max(0, eta) } : {}),
-        });
-        if (tb && config.logEverySteps > 0 && p.globalStep % config.logEverySteps === 0) tb.scalars(p.globalStep, { 'batch/loss': v });
-        ctx.step = p.globalStep;
-        ctx.logs = { loss: v, size: p.size };
-        for (const cb of callbacks) await cb.onBatchEnd?.(ctx);
-      };
-
-      const iterator = options.train({ epoch, seed: epochSeed })[Symbol.asyncIterator]();
-      try {
-        while (!stopRequested && nanAt === undefined) {
-          if (options.signal?.aborted) {
-            stopReason = 'interrupted';
-            stopMessage = 'aborted by signal';
-            stopRequested = true;
-            break;
-          }
-          if (options.stepsPerEpoch !== undefined && stepInEpoch >= options.stepsPerEpoch) break;
-          const next = await iterator.next();
-          if (next.done) break;
-          const clean = next.value;
-          let perturbed: Batch | undefined;
-          let batch = clean;
-          try {
-            if (options.perturb) {
-              perturbed = await options.perturb(clean, model);
-              batch = options.perturbMode === 'append' ? concatBatches(clean, perturbed) : perturbed;
-            }
-            lr = scheduledLearningRate(config.optimizer.learningRate, schedule, { epoch: epoch - 1, step, epochs: config.epochs, ...(spe !== undefined ? { stepsPerEpoch: spe } : {}) }, plateau);
-            optimizer.setLearningRate(lr);
-            const keep = config.trainMetrics && trainMetrics.length > 0;
-            const { loss, predictions } = workers
-              ? await parallelStep(workers, vars, batch, optimizer, config.gradientClip, keep)
-              : trainStep(model, vars, batch, objective, optimizer, config.gradientClip, keep);
-            if (predictions) {
-              updateMetrics(trainMetrics, objective, batch, predictions);
-              predictions.dispose();
-            }
-            step++;
-            runSteps++;
-            stepInEpoch++;
-            const current: Pending = { loss, size: batchSize(batch), stepInEpoch, globalStep: step };
-            if (pending) await settle(pending);
-            pending = current;
-          } finally {
-            disposeBatches(clean, perturbed, batch === clean || batch === perturbed ? undefined : batch);
-          }
-          if (config.validationEverySteps !== undefined && options.validation && step % config.validationEverySteps === 0) {
-            const v = await evaluateStream(model, options.validation(), objective, valMetrics);
-            const logs = Object.fromEntries(Object.entries(v).map(([k, x]) => [`val_${k}`, x]));
-            options.onProgress?.({ type: 'validation', epoch, epochs: config.epochs, globalStep: step, logs });
-            tb?.scalars(step, Object.fromEntries(Object.entries(logs).map(([k, x]) => [`step/${k}`, x])));
-          }
-        }
-      } finally {
-        await iterator.return?.();
-        if (pending) await settle(pending);
-      }
-      if (nanAt) {
-        const at: Pending = nanAt;
-        stopReason = 'nan';
-        stopMessage = `the loss is NaN/Inf at epoch ${epoch}, step ${at.stepInEpoch} (global step ${at.globalStep})`;
-        if (config.onNaN === 'error') {
-          throw new TfpipeError('E_TRAIN', stopMessage, {
-            hint: 'Lower the learning rate, set train.gradientClip, or check the data for NaN/Inf values.',
-          });
-        }
-        break;
-      }
-      if (stopReason === 'interrupted') break;
-      if (measuredSteps === undefined && options.stepsPerEpoch === undefined) measuredSteps = stepInEpoch;
-
-      // Epoch end: logs, validation, best, stopping, schedule, checkpoints.
-      const trainSeconds = (performance.now() - epochStart) / 1000;
-      const entry: EpochLog = { epoch, loss: samples > 0 ? lossSum / samples : Number.NaN, lr, samplesPerSec: 0, seconds: 0 };
-      if (config.trainMetrics) for (const m of trainMetrics) entry[m.name] = m.result();
-      if (options.validation) {
-        const v = await evaluateStream(model, options.validation(), objective, valMetrics);
-        for (const [k, x] of Object.entries(v)) entry[`val_${k}`] = x;
-      }
-      entry.samplesPerSec = trainSeconds > 0 ? samples / trainSeconds : 0;
-      entry.seconds = (performance.now() - epochStart) / 1000;
-      history.push(entry);
-      if (runDir) await appendJsonLine(join(runDir, METRICS_JSONL), entry);
-      tb?.scalars(epoch, Object.fromEntries(Object.entries(entry).filter(([k, x]) => k !== 'epoch' && x !== undefined)) as Record<string, number>);
-      options.onProgress?.({ type: 'epoch', epoch, epochs: config.epochs, log: entry });
-      ctx.step = step;
-      ctx.logs = { ...entry } as Record<string, number>;
-      for (const cb of callbacks) await cb.onEpochEnd?.(ctx);
-
-      const value = entry[monitor];
-      const tracked = trackBest(best, epoch, value, mode);
-      best = tracked.state;
-      if (tracked.improved) {
-        if (restoreBest) {
-          tf.dispose(bestWeights);
-          bestWeights = model.weights.map((w) => tf.keep(w.read().clone()));
-        }
-        if (runDir && (config.checkpoint.best || restoreBest)) {
-          await save(checkpointDir(runDir, 'best'), epoch, undefined);
-        }
-      }
-      if (es && esState) {
-        const r = earlyStoppingStep(esState, { epoch, value, monitor, mode }, es);
-        esState = r.state;
-        if (r.decision.stop && !stopRequested) {
-          stopReason = 'early-stopping';
-          stopMessage = r.decision.reason;
-          stopRequested = true;
-          log.info(`early stopping at epoch ${epoch}: ${r.decision.reason}`);
-        }
-      }
-      if (schedule?.type === 'plateau' && plateauMonitor) {
-        const r = plateauStep(plateau, entry[plateauMonitor], plateauMode, schedule);
-        plateau = r.state;
-        if (r.reduced) log.info(`epoch ${epoch}: ${plateauMonitor} plateaued; learning rate x${schedule.factor}`);
-      }
-      const done = stopRequested || epoch === config.epochs;
-      if (runDir && (done || epoch % config.checkpoint.every === 0)) {
-        await save(checkpointDir(runDir, 'last'), epoch, done ? { reason: stopReason, ...(stopMessage ? { message: stopMessage } : {}) } : undefined);
-      }
-      leak.check(epoch, bestWeights?.length ?? 0);
-    }
-
-    if (restoreBest && bestWeights && best.epoch !== undefined && best.epoch !== history.at(-1)?.epoch) {
-      model.setWeights(bestWeights);
-      restored = true;
-      log.info(`restored the weights of epoch ${best.epoch} (${monitor} ${best.value})`);
-    } else if (restoreBest && bestWeights) restored = true;
-    ctx.logs = history.length ? ({ ...history.at(-1) } as Record<string, number>) : {};
-    for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+    workers = config.parallel === 0 ? undefined : await startWorkers(model, config, options);
+    const r = await trainLoop(model, {
+      config,
+      objective,
+      optimizer,
+      train: options.train,
+      ...(options.validation ? { validation: options.validation } : {}),
+      trainMetrics,
+      valMetrics,
+      callbacks,
+      ...(options.runDir ? { runDir: options.runDir } : {}),
+      ...(options.resume ? { resume: true } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.stepsPerEpoch !== undefined ? { stepsPerEpoch: options.stepsPerEpoch } : {}),
+      ...(options.perturb ? { perturb: options.perturb } : {}),
+      ...(options.perturbMode ? { perturbMode: options.perturbMode } : {}),
+      ...(gradients ? { gradients } : {}),
+      ...(workers ? { workers } : {}),
+      onResume: (m) => log.info(m),
+    });
     return {
-      history,
-      ...(best.epoch !== undefined ? { bestEpoch: best.epoch, bestValue: best.value! } : {}),
+      history: r.history,
+      ...(best.state.epoch !== undefined ? { bestEpoch: best.state.epoch, bestValue: best.state.value! } : {}),
       monitor,
-      stopReason,
-      ...(stopMessage ? { stopMessage } : {}),
-      epochsRun: history.length ? history.at(-1)!.epoch : startEpoch,
-      steps: step,
-      restoredBest: restored,
+      stopReason: r.stopReason,
+      ...(r.stopMessage ? { stopMessage: r.stopMessage } : {}),
+      epochsRun: r.epochsRun,
+      steps: r.steps,
+      restoredBest: best.restored,
     };
-  } catch (e) {
-    // Whatever failed, leave the model with its best weights when asked to.
-    if (restoreBest && bestWeights && !restored) model.setWeights(bestWeights);
-    throw e;
   } finally {
     await workers?.dispose();
-    tb?.close();
-    tf.dispose(bestWeights);
     objective.dispose();
     optimizer.dispose();
-  }
-
-  async function save(dir: string, epoch: number, fin: CheckpointState['finished']): Promise<void> {
-    const opt = await optimizerWeights(optimizer);
-    await saveCheckpoint(dir, model, opt, {
-      version: 1,
-      epoch,
-      step,
-      rng: rng.getState(),
-      ...(measuredSteps !== undefined ? { stepsPerEpoch: measuredSteps } : {}),
-      lr: optimizer.learningRate(),
-      best,
-      ...(esState ? { earlyStopping: esState } : {}),
-      plateau,
-      callbacks: Object.fromEntries(callbacks.flatMap((cb, i) => (cb.stateDict ? [[cb.name ?? String(i), cb.stateDict()]] : []))),
-      history,
-      ...(fin ? { finished: fin } : {}),
-      optimizer: { type: optimizer.config.type, specs: opt.specs },
-      savedAt: new Date().toISOString(),
-    });
   }
 }
 

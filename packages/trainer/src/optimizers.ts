@@ -110,11 +110,31 @@ function build(c: OptimizerConfig): tf.Optimizer {
   }
 }
 
-/** The optimizer's slot variables (moments, accumulators) plus its iteration count, for checkpoints. */
+/**
+ * Adam's bias-correction powers (beta1^t, beta2^t) live in two variables that tfjs updates by one float32
+ * multiplication per step, but `setWeights` recomputes them as pow(beta, t + 1): another rounding, so a
+ * resumed run drifts from an uninterrupted one. They are saved beside the slots under these names and put back.
+ */
+const ADAM_POWERS = ['tfpipe/accBeta1', 'tfpipe/accBeta2'] as const;
+
+interface AdamPowers {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+
+function adamPowers(opt: TrainOptimizer): AdamPowers | undefined {
+  if (opt.config.type !== 'adam' && opt.config.type !== 'adamw') return undefined;
+  const o = opt.optimizer as unknown as Partial<AdamPowers>;
+  return o.accBeta1 && o.accBeta2 ? (o as AdamPowers) : undefined;
+}
+
+/** The optimizer's whole state: slot variables (moments, accumulators), iteration count, Adam's powers. */
 export async function optimizerWeights(opt: TrainOptimizer): Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }> {
   const named = await opt.optimizer.getWeights();
+  const powers = adamPowers(opt);
+  const all = powers ? [...named, { name: ADAM_POWERS[0], tensor: powers.accBeta1 }, { name: ADAM_POWERS[1], tensor: powers.accBeta2 }] : named;
   try {
-    const { data, specs } = await tf.io.encodeWeights(named);
+    const { data, specs } = await tf.io.encodeWeights(all);
     return { data: data as ArrayBuffer, specs };
   } finally {
     // Only the iteration scalar is a fresh tensor; the rest are the optimizer's own variables.
@@ -122,12 +142,20 @@ export async function optimizerWeights(opt: TrainOptimizer): Promise<{ data: Arr
   }
 }
 
-/** Restores what `optimizerWeights` saved. */
+/** Restores what `optimizerWeights` saved, bit for bit. */
 export async function setOptimizerWeights(opt: TrainOptimizer, data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]): Promise<void> {
   const map = tf.io.decodeWeights(data, specs);
-  const list = specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));
+  const extra = new Set<string>(ADAM_POWERS);
+  const list = specs.filter((s) => !extra.has(s.name)).map((s) => ({ name: s.name, tensor: map[s.name]! }));
   try {
     await opt.optimizer.setWeights(list);
+    const powers = adamPowers(opt);
+    const [b1, b2] = [map[ADAM_POWERS[0]], map[ADAM_POWERS[1]]];
+    // Checkpoints from before the powers were saved keep tfjs's pow().
+    if (powers && b1 && b2) {
+      powers.accBeta1.assign(b1 as tf.Scalar);
+      powers.accBeta2.assign(b2 as tf.Scalar);
+    }
   } finally {
     // setWeights wraps each tensor in a new variable that shares its data; ours can go.
     for (const t of Object.values(map)) t.dispose();

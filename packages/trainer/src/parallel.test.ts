@@ -26,7 +26,7 @@ describe('train.parallel (data-parallel gradients over a worker thread)', () => 
     for (const [i, w] of w1.entries()) expectTensorsClose(w2[i]!, w, 1e-4, 1e-3);
     single.dispose();
     parallel.dispose();
-  }, 60_000);
+  }, 300_000);
 
   it('is a clear error without the worker pool', async () => {
     await expect(fit(tinyModel(), { config: { epochs: 1, parallel: 1 }, train: () => tinyBatches({ n: 2 })(), task })).rejects.toThrow(/train\.parallel needs the worker pool/);

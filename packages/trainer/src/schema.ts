@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { parseSection, } from '@tfpipe/core';
+import { parseSection } from '@tfpipe/core';
+import { callbackItemSchema } from './callbacks/registry.js';
 import { earlyStoppingSchema } from './early-stopping.js';
 import { lossSchema } from './losses.js';
 import { optimizerSchema } from './optimizers.js';
 import { scheduleSchema } from './schedules.js';
+import { privacySchema } from './privacy/schema.js';
 
 const l1l2Schema = z
   .object({
@@ -78,6 +80,11 @@ export const trainSchema = z
       .enum(['error', 'stop'])
       .default('error')
       .describe('On a NaN/Inf loss: "error" throws E_TRAIN naming epoch and step; "stop" returns stopReason "nan"'),
+    callbacks: z
+      .array(callbackItemSchema)
+      .optional()
+      .describe('More callbacks by registered type (built-in: earlyStopping; register your own with createCallbackRegistry().register)'),
+    privacy: privacySchema.optional(),
     tensorboard: z.boolean().default(true).describe('Write TensorBoard event files into the runDir'),
     logEverySteps: z
       .number()
@@ -92,7 +99,25 @@ export type TrainConfig = z.infer<typeof trainSchema>;
 /** The config as written (defaults optional). */
 export type TrainConfigInput = z.input<typeof trainSchema>;
 
-/** Parses a train config (raw or already parsed); zod problems become one E_CONFIG error with paths under `train`. */
+/** Configs that went through trainSchema (here or as part of a bigger schema): parsed once, never again. */
+const parsedConfigs = new WeakSet<object>();
+
+/**
+ * Parses a train config; zod problems become one E_CONFIG error with paths under `train`. A config this
+ * function (or `parsedTrainConfig`) returned before is returned as it is: a section is parsed once, where it enters.
+ */
 export function parseTrainConfig(input: unknown): TrainConfig {
-  return parseSection(trainSchema, input, ['train']);
+  if (typeof input === 'object' && input !== null && parsedConfigs.has(input)) return input as TrainConfig;
+  const config = parseSection(trainSchema, input, ['train']);
+  parsedConfigs.add(config);
+  return config;
+}
+
+/**
+ * Marks a config that is already parsed — by a schema that composes `trainSchema` (the pipeline's), or
+ * derived from a parsed one (a fine-tuning stage's epochs and learning rate) — so `fit` does not parse it again.
+ */
+export function parsedTrainConfig(config: TrainConfig): TrainConfig {
+  parsedConfigs.add(config);
+  return config;
 }

@@ -2,14 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Batch, StreamingMetric } from '@tfpipe/core';
 import { batchSize, disposeBatches, modelInputs, modelTargets } from './batch.js';
+import type { StepGradients } from './gradients.js';
 import type { Objective } from './objective.js';
 import type { TrainOptimizer } from './optimizers.js';
 import type { TrainConfig } from './schema.js';
-
-function outputsOf(model: tfl.LayersModel, batch: Batch, training: boolean): tf.Tensor[] {
-  const out = model.apply(modelInputs(model, batch.xs), { training }) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(out) ? out : [out];
-}
 
 /** Clips by value, then by global norm; returns new tensors (the caller's tidy owns them). */
 export function clipGradients(grads: tf.Tensor[], clip: TrainConfig['gradientClip']): tf.Tensor[] {
@@ -28,36 +24,23 @@ export function clipGradients(grads: tf.Tensor[], clip: TrainConfig['gradientCli
 }
 
 /**
- * One optimizer step: forward with training=true (dropout, batch norm), loss with regularization,
- * gradients of the trainable weights, clipping, update. Returns the loss tensor (read later,
- * asynchronously) and, when asked, the predictions for training metrics. No data is read here.
+ * Applies a step's gradients: those of variables the loss reaches (the optimizer skips the others),
+ * clipped, then the optimizer update. Disposes the gradients.
  */
-export function trainStep(
-  model: tfl.LayersModel,
-  vars: tf.Variable[],
-  batch: Batch,
-  objective: Objective,
+export function applyGradients(
+  vars: readonly tf.Variable[],
+  grads: tf.NamedTensorMap,
   optimizer: TrainOptimizer,
   clip: TrainConfig['gradientClip'],
-  keepPredictions: boolean,
-): { loss: tf.Scalar; predictions?: tf.Tensor } {
-  let predictions: tf.Tensor | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const preds = outputsOf(model, batch, true);
-    if (keepPredictions) predictions = tf.keep(preds[0]!);
-    return objective.total(preds, modelTargets(objective.names, batch.ys), batch.sampleWeight);
-  }, vars);
-  tf.tidy(() => {
-    // Variables the loss does not reach get no gradient; the optimizer skips them.
-    const present = vars.filter((v) => grads[v.name] !== undefined);
-    const clipped = clipGradients(
-      present.map((v) => grads[v.name]!),
-      clip,
-    );
-    optimizer.apply(present, clipped);
-  });
-  tf.dispose(grads);
-  return predictions ? { loss: value, predictions } : { loss: value };
+): void {
+  try {
+    tf.tidy(() => {
+      const present = vars.filter((v) => grads[v.name] !== undefined);
+      optimizer.apply(present, clipGradients(present.map((v) => grads[v.name]!), clip));
+    });
+  } finally {
+    tf.dispose(grads);
+  }
 }
 
 /** What data-parallel training needs from `createDataParallel` (@tfpipe/backend-wasm). */
@@ -72,22 +55,10 @@ export interface GradientWorkers {
   dispose(): Promise<void>;
 }
 
-/** One optimizer step whose gradients come from worker threads (shards of the batch averaged by size). */
-export async function parallelStep(
-  workers: GradientWorkers,
-  vars: tf.Variable[],
-  batch: Batch,
-  optimizer: TrainOptimizer,
-  clip: TrainConfig['gradientClip'],
-  keepPredictions: boolean,
-): Promise<{ loss: tf.Scalar; predictions?: tf.Tensor }> {
+/** A step's gradients from worker threads (shards of the batch averaged by size). */
+export async function parallelGradients(workers: GradientWorkers, batch: Batch, keepPredictions: boolean): Promise<StepGradients> {
   const { loss, grads, predictions } = await workers.computeGradients(batch.xs, batch.ys, batch.sampleWeight, { predictions: keepPredictions });
-  tf.tidy(() => {
-    const present = vars.filter((v) => grads[v.name] !== undefined);
-    optimizer.apply(present, clipGradients(present.map((v) => grads[v.name]!), clip));
-  });
-  tf.dispose(grads);
-  return predictions ? { loss, predictions } : { loss };
+  return predictions ? { loss, grads, predictions } : { loss, grads };
 }
 
 /** Feeds a batch's first output to streaming metrics (metrics read the tensors themselves). */
@@ -115,7 +86,8 @@ export async function evaluateStream(
       try {
         const n = batchSize(batch);
         const [next, pred] = tf.tidy(() => {
-          const preds = outputsOf(model, batch, false);
+          const out = model.apply(modelInputs(model, batch.xs), { training: false }) as tf.Tensor | tf.Tensor[];
+          const preds = Array.isArray(out) ? out : [out];
           const l = objective.dataLoss(preds, modelTargets(objective.names, batch.ys), batch.sampleWeight, false);
           return [tf.add(sum, tf.mul(l, n)) as tf.Scalar, preds[0]!];
         });

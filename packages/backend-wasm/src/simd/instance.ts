@@ -63,6 +63,19 @@ const WA = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8A
 
 const instances = new WeakMap<Memory, SimdKernels | null>();
 let enabled = process.env.TFPIPE_WASM_SIMD_KERNELS !== '0';
+let fallback: string | undefined;
+
+/** Why our SIMD kernels could not start, when the JavaScript versions run instead; undefined when they run (or are off on purpose). */
+export function simdKernelsFallbackReason(): string | undefined {
+  return fallback;
+}
+
+/** Records and logs (once per reason) that the JavaScript kernels serve instead of the SIMD ones. */
+function fellBack(reason: string): void {
+  if (fallback === reason) return;
+  fallback = reason;
+  console.warn(`[tfpipe] the WebAssembly SIMD kernels did not start (${reason}); using the slower JavaScript kernels`);
+}
 
 /** Turns our SIMD kernels off (the JavaScript versions run instead): for A/B measurements and tests. */
 export function setSimdKernelsEnabled(on: boolean): void {
@@ -76,15 +89,19 @@ export function setSimdKernelsEnabled(on: boolean): void {
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   if (!enabled) return undefined;
   const memory = backendMemory(backend);
-  if (!memory) return undefined;
+  if (!memory) {
+    fellBack("the wasm backend's memory cannot be reached");
+    return undefined;
+  }
   let k = instances.get(memory);
   if (k === undefined) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       const module = new WA.Module(Buffer.from(shared ? SIMD_KERNELS_SHARED : SIMD_KERNELS_PLAIN, 'base64'));
       k = new WA.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
-    } catch {
-      k = null; // no wasm SIMD here: the JavaScript kernels serve
+    } catch (e) {
+      k = null; // no wasm SIMD here: the JavaScript kernels serve, and the log says so
+      fellBack(e instanceof Error ? e.message : String(e));
     }
     instances.set(memory, k);
   }

@@ -1,13 +1,10 @@
-import { z } from 'zod';
 import { writeFileAtomic } from '@tfpipe/core';
 import { sweepSchema } from '@tfpipe/distributed';
 import { pipelineJsonSchema } from '@tfpipe/pipeline';
 
 /** The pipeline's JSON Schema with the sweep section filled in (the pipeline package does not know sweeps). */
 export function fullJsonSchema(): Record<string, unknown> {
-  const schema = pipelineJsonSchema() as { properties: Record<string, unknown> };
-  schema.properties.sweep = z.toJSONSchema(sweepSchema, { io: 'input', unrepresentable: 'any' });
-  return schema;
+  return pipelineJsonSchema(undefined, { sections: { sweep: sweepSchema } });
 }
 
 export async function schemaCommand(opts: { out?: string }): Promise<void> {

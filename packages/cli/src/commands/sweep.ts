@@ -23,6 +23,18 @@ export function trialRunnerRef(): string {
 
 const withNewline = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
 
+/** `--redis-timeout`: a number of seconds > 0, else E_USAGE naming the option, the value and what is allowed. */
+export function redisTimeoutOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new TfpipeError('E_USAGE', `--redis-timeout: received "${value}"; expected a number of seconds > 0`);
+  }
+  return n;
+}
+
+const MODELS = ['best', 'all', 'none'] as const;
+
 interface SweepOpts {
   set?: string[];
   queue?: string;
@@ -33,6 +45,9 @@ interface SweepOpts {
   image?: string;
   volume?: string;
   namespace?: string;
+  models?: string;
+  redisTimeout?: string;
+  artifacts?: string;
 }
 
 export async function sweepCommand(file: string | undefined, opts: SweepOpts): Promise<void> {
@@ -40,7 +55,7 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
   const loaded = await loadPipelineConfig(file, { set: opts.set ?? [] });
   // Trials run in other processes (or machines): give them absolute data paths.
   const raw = absolutizeDataPaths(loaded.raw, loaded.baseDir);
-  const base = pipelineConfigFromObject(raw, { baseDir: loaded.baseDir, name: file }).config;
+  const base = pipelineConfigFromObject(raw, { baseDir: loaded.baseDir, name: file, ...(loaded.registries ? { registries: loaded.registries } : {}) }).config;
   const sweep = resolveSweep(base, (raw as { sweep?: unknown }).sweep as never);
   const sweepId = createSweepId(base.name);
   const sweepDir = resolve(opts.out ?? join(base.output.dir, sweepId));
@@ -52,7 +67,8 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
       { config: raw, sweep },
       {
         image: opts.image ?? 'tfpipe:latest',
-        sharedVolume: opts.volume ?? 'tfpipe-runs',
+        // With --queue: a pool of queue workers, no volume (issue 21); else one pod per trial on the volume.
+        ...(opts.queue ? { workers: { queue: opts.queue } } : { sharedVolume: opts.volume ?? 'tfpipe-runs' }),
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
         format,
         sweepId,
@@ -60,8 +76,18 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
       },
     );
     process.stdout.write(`wrote ${out.file ?? sweepDir} (${out.trials.length} trials, ${out.manifests.length} manifests)\n`);
+    // Say where the pods will read data from, and which locations only this machine has.
+    const reach = { url: 'a URL: every pod reads it', volume: 'on the volume the manifest mounts', local: 'a path on this machine: pods must have it at this path (in the image), else use an https:// URL' };
+    for (const d of out.data) process.stdout.write(`data: ${d.path} = ${d.value} (${reach[d.reach]})\n`);
+    if (opts.queue) {
+      process.stdout.write(`then run the coordinator: pipeline sweep ${file} --queue ${opts.queue} --out ${join(base.output.dir, out.sweepId)}\n`);
+    }
     return;
   }
+
+  const models = (opts.models ?? 'best') as (typeof MODELS)[number];
+  if (!MODELS.includes(models)) throw new TfpipeError('E_USAGE', `--models: received "${opts.models}"; expected ${MODELS.join(' | ')}`);
+  const redisTimeoutSeconds = redisTimeoutOption(opts.redisTimeout);
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -72,7 +98,13 @@ export async function sweepCommand(file: string | undefined, opts: SweepOpts): P
   let summary: SweepSummary;
   try {
     summary = opts.queue
-      ? await runSweepOnQueue({ ...common, connection: opts.queue })
+      ? await runSweepOnQueue({
+          ...common,
+          connection: opts.queue,
+          models,
+          ...(redisTimeoutSeconds ? { redisTimeoutSeconds } : {}),
+          ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
+        })
       : await runSweepLocally({ ...common, runner: trialRunnerRef(), ...(opts.parallel ? { parallel: opts.parallel } : {}) });
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,4 +1,4 @@
-import { createRegistry, type Direction, type Issue, type Registry, TfpipeError, type TaskSpec } from '@tfpipe/core';
+import { createRegistry, type Direction, type Issue, parseSection, type Registry, TfpipeError, type TaskSpec } from '@tfpipe/core';
 import { builtinMetrics } from './builtins.js';
 import type { EvalMetric, MetricEntry } from './metric.js';
 
@@ -33,17 +33,9 @@ export function createMetric(spec: MetricSpec, task: TaskSpec, registry: MetricR
     };
     throw new TfpipeError('E_CONFIG', `metric "${type}" is not defined for a ${task.kind} task (it handles ${e.tasks.join(', ')})`, { path, issues: [issue] });
   }
-  const parsed = e.schema.safeParse(typeof spec === 'string' ? { type } : spec);
-  if (!parsed.success) {
-    const issues: Issue[] = parsed.error.issues.map((i) => ({
-      path: [...path, ...(i.path as (string | number)[])],
-      message: i.message,
-      ...('input' in i ? { received: (i as { input?: unknown }).input } : {}),
-    }));
-    throw TfpipeError.fromIssues(issues);
-  }
+  const parsed = parseSection(e.schema, typeof spec === 'string' ? { type } : spec, path);
   try {
-    return e.create(task, parsed.data as Record<string, unknown>);
+    return e.create(task, parsed as Record<string, unknown>);
   } catch (err) {
     if (err instanceof TfpipeError && err.issues.length > 0) {
       const issues = err.issues.map((i) => ({ ...i, path: [...path, ...i.path] }));

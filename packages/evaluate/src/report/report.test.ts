@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Resvg } from '@resvg/resvg-js';
 import type { Batch, TaskSpec } from '@tfpipe/core';
+import { findChromium, skipWithout } from '@tfpipe/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist, oneHot } from '../__fixtures__/mnist.js';
 import { robustAccuracy } from '../attacks.js';
@@ -19,7 +20,9 @@ import { encodePng, examplePng, pngDataUri } from './png.js';
 import type { HistoryEntry } from './plots.js';
 import { writeReport } from './write.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// The browser on PATH (chromium, chromium-browser, google-chrome) or TFPIPE_CHROMIUM; under CI a missing one fails.
+const CHROMIUM = findChromium();
+const noChromium = skipWithout('Chromium', CHROMIUM !== undefined, 'no chromium, chromium-browser or google-chrome on PATH (apt-get install -y chromium, or set TFPIPE_CHROMIUM)');
 const run = promisify(execFile);
 const task: TaskSpec = { kind: 'multiclass', classes: 10, labels: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] };
 
@@ -89,7 +92,7 @@ beforeAll(async () => {
     examples,
     gates: checkGates(evaluation, gatesSchema.parse({ accuracy: { min: 0.8 }, loss: { max: 0.1 } })),
   });
-}, 60_000);
+}, 300_000);
 
 describe('PNG encoder', () => {
   it('round-trips through an independent decoder (resvg)', () => {
@@ -163,20 +166,21 @@ describe('writeReport', () => {
     expect(r).toContain('abs. error');
   });
 
-  const skipNote = existsSync(CHROMIUM) ? '' : ` [SKIPPED: ${CHROMIUM} not found; install the Debian package: apt-get install -y chromium]`;
-  it.skipIf(!existsSync(CHROMIUM))(`loads in headless Chromium without errors and shows the plots${skipNote}`, async () => {
+  const skipNote = noChromium ? ' [SKIPPED: no Chromium on PATH; apt-get install -y chromium]' : '';
+  it.skipIf(noChromium)(`loads in headless Chromium without errors and shows the plots${skipNote}`, async () => {
+    const browser = CHROMIUM!;
     const profile = await tempDir('tfpipe-chromium-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0'];
     const url = `file://${files.html}`;
-    const dom = await run(CHROMIUM, [...flags, '--dump-dom', url], { timeout: 45_000, maxBuffer: 64 << 20 });
+    const dom = await run(browser, [...flags, '--dump-dom', url], { timeout: 45_000, maxBuffer: 64 << 20 });
     expect((dom.stdout.match(/<svg[ >]/g) ?? []).length).toBe(files.pngs.length);
     expect(dom.stdout).toContain('Confusion matrix');
     expect(dom.stderr).not.toMatch(/Uncaught|ERR_FILE_NOT_FOUND|Failed to load resource|net::ERR/);
     const shot = join(runDir, 'screenshot.png');
-    await run(CHROMIUM, [...flags, `--screenshot=${shot}`, '--window-size=1280,3800', '--hide-scrollbars', url], { timeout: 45_000 });
+    await run(browser, [...flags, `--screenshot=${shot}`, '--window-size=1280,3800', '--hide-scrollbars', url], { timeout: 45_000 });
     const png = await readFile(shot);
     expect([...png.subarray(0, 4)]).toEqual([137, 80, 78, 71]);
     // A blank page compresses to almost nothing; a page full of plots does not.
     expect(png.length).toBeGreaterThan(100_000);
-  }, 60_000);
+  }, 300_000);
 });

@@ -40,6 +40,7 @@ td.dir { color: var(--muted); font-size: 12px; }
 .examples { display: grid; grid-template-columns: repeat(auto-fill, minmax(118px, 1fr)); gap: 12px; }
 .example { border: 1px solid var(--line); border-radius: 8px; padding: 8px; text-align: center; background: #fff; }
 .example img { width: 96px; height: 96px; image-rendering: pixelated; object-fit: contain; background: #000; border-radius: 4px; }
+.tok { border-radius: 3px; padding: 0 2px; }
 .ex-text { display: flex; flex-direction: column; font-size: 12px; line-height: 1.35; margin-top: 4px; }
 pre { background: #0f172a; color: #e2e8f0; padding: 14px; border-radius: 8px; overflow: auto; font-size: 12px; }
 details summary { cursor: pointer; color: var(--accent); }

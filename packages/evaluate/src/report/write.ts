@@ -19,6 +19,7 @@ import {
   type Spec,
 } from './plots.js';
 import { examplePng, type ImageExample, pngDataUri } from './png.js';
+import { explanationBody, importanceSpec, type ReportExplanation } from './explanation.js';
 
 export interface ReportInput {
   /** Page title; default "Evaluation report". */
@@ -37,6 +38,8 @@ export interface ReportInput {
   examples?: readonly ImageExample[];
   /** Gate results, shown under the header. */
   gates?: readonly GateResult[];
+  /** Explanations (@tfpipe/explain's `Explanation`): importance chart, heat maps, highlighted tokens. */
+  explanation?: ReportExplanation;
   /** Rows the data source skipped (`onError: skip`), per reason with the first few of each. */
   skipped?: SkippedRows;
 }
@@ -106,6 +109,7 @@ function plotsFor(input: ReportInput): Plot[] {
     ];
     plots.push({ name: 'robustness', spec: compareSpec('Clean vs adversarial', rows, ['clean', 'adversarial']) });
   }
+  if (input.explanation?.importance?.importances.length) plots.push({ name: 'importance', spec: importanceSpec(input.explanation.importance) });
   return plots;
 }
 
@@ -177,6 +181,7 @@ export async function writeReport(runDir: string, input: ReportInput, options: P
     const table = `<table><tr><th>accuracy</th><th class="num">value</th></tr><tr><td>clean</td><td class="num strong">${fmt(r.accuracy)}</td></tr><tr><td>adversarial</td><td class="num strong">${fmt(r.robustAccuracy)}</td></tr><tr><td>samples</td><td class="num">${fmt(r.samples)}</td></tr></table>`;
     sections.push({ id: 'robustness', title: 'Robustness', body: `${attack}<div class="grid">${table}${figure(svg('robustness'))}</div>` });
   }
+  if (input.explanation) sections.push({ id: 'explain', title: 'Explanations', body: explanationBody(input.explanation, svg('importance')) });
   if (input.skipped && input.skipped.skipped > 0) sections.push({ id: 'skipped', title: 'Skipped rows', body: skippedTable(input.skipped) });
   if (input.config !== undefined) {
     sections.push({ id: 'config', title: 'Config', body: `<details open><summary>pipeline config</summary><pre>${esc(JSON.stringify(input.config, null, 2))}</pre></details>` });

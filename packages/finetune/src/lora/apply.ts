@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { hashSeed, TfpipeError } from '@tfpipe/core';
+import { hashSeed, parseSection, TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import { modelLayers } from '../freeze.js';
 import { matchNames } from '../patterns.js';
@@ -62,8 +62,8 @@ export function loraLayers(model: tfl.LayersModel): (LoraDense | LoraSelfAttenti
 
 /** Which layers a LoRA config adapts, with per-layer seeds (E_CONFIG when a pattern matches no adaptable layer). */
 export function planLora(model: tfl.LayersModel, config: LoraConfigInput, options: { seed: number; path?: (string | number)[] }): LoraLayerPlan[] {
-  const c = loraSchema.parse(config);
   const path = options.path ?? ['finetune', 'lora'];
+  const c = parseSection(loraSchema, config, path);
   const names = matchNames(adaptableLayers(model), c.target, {
     path: [...path, 'target'],
     exclude: c.exclude,
@@ -119,8 +119,8 @@ export async function applyLora(
   config: LoraConfigInput,
   options: { seed: number; path?: (string | number)[]; keepTrainable?: readonly string[] },
 ): Promise<{ model: tfl.LayersModel; plan: LoraLayerPlan[] }> {
-  const c = loraSchema.parse(config);
   const path = options.path ?? ['finetune', 'lora'];
+  const c = parseSection(loraSchema, config, path);
   const plan = planLora(model, c, { seed: options.seed, path });
   const keep = new Set([
     ...(options.keepTrainable ?? []),

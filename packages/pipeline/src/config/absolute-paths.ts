@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { resolveDataPath } from '@tfpipe/core';
 import { isPlainObject } from './paths.js';
 
@@ -5,12 +6,13 @@ import { isPlainObject } from './paths.js';
 const PATH_FIELDS = ['path', 'images', 'labels', 'dir'] as const;
 
 /**
- * A copy of a raw config whose data paths (in any `{ type, path | images | labels | dir }` source, and
- * `finetune.base`) are absolute, `npm:` paths included. A config moved to another folder, a child process or
+ * A copy of a raw config whose data paths (in any `{ type, path | images | labels | dir }` source,
+ * `finetune.base`, and `plugins:`) are absolute, `npm:` paths included. A config moved to another folder, a child process or
  * another machine with the same files then reads the same data.
  */
 export function absolutizeDataPaths<T>(raw: T, baseDir: string, options: { keepUnresolvedNpm?: boolean } = {}): T {
   const abs = (p: string): string => {
+    if (/^https?:\/\//i.test(p)) return p; // a URL is the same everywhere (the data package downloads it)
     if (!p.startsWith('npm:') || !options.keepUnresolvedNpm) return resolveDataPath(p, baseDir);
     try {
       return resolveDataPath(p, baseDir);
@@ -30,5 +32,8 @@ export function absolutizeDataPaths<T>(raw: T, baseDir: string, options: { keepU
     }
     return out;
   };
-  return walk(raw) as T;
+  const out = walk(raw);
+  // `plugins:` are modules relative to the file that names them.
+  if (isPlainObject(out) && Array.isArray(out.plugins)) out.plugins = out.plugins.map((p) => (typeof p === 'string' ? resolve(baseDir, p) : p));
+  return out as T;
 }

@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import type { z } from 'zod';
-import { TfpipeError, formatValue, type Issue, type SourceLocation } from '@tfpipe/core';
+import { TfpipeError, formatValue, zodIssues, type Issue, type SourceLocation } from '@tfpipe/core';
 import { absolutizeDataPaths } from './absolute-paths.js';
 import { deepMerge, getPath, hasPath, isPlainObject, parsePath, setPath } from './paths.js';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
-import { fromZodIssues } from './zod-issues.js';
 
 export interface LoadOptions<S extends z.ZodType> {
   /** The schema to validate against (the pipeline's, possibly extended by the CLI). */
@@ -17,6 +16,11 @@ export interface LoadOptions<S extends z.ZodType> {
   checks?: (config: z.output<S>, raw: unknown) => Issue[];
   /** Where preset names in `extends:` are looked up; default: the nearest `configs/` folder above the file. */
   presetDirs?: readonly string[];
+  /**
+   * Runs on the merged input before validation (e.g. loads the config's plugins) and may return the schema to
+   * validate against instead of `schema` (one built from registries the plugins filled).
+   */
+  prepare?: (raw: Record<string, unknown>, ctx: { baseDir: string; locate: LoadedConfig<unknown>['locate'] }) => Promise<z.ZodType | undefined>;
 }
 
 export interface LoadedConfig<T> {
@@ -51,11 +55,24 @@ function presetCandidates(name: string, fromDir: string, extra: readonly string[
   return dirs.flatMap((dir) => withExt.map((f) => join(dir, f)));
 }
 
-async function readLayers(file: string, display: string, presetDirs: readonly string[], seen: string[]): Promise<Layer[]> {
+/** The `extends:` entry that led to a file: where it is written, and its path in that file. */
+interface Via {
+  path: (string | number)[];
+  location?: SourceLocation;
+}
+
+async function readLayers(file: string, display: string, presetDirs: readonly string[], seen: string[], via?: Via): Promise<Layer[]> {
+  const at = (): Pick<Issue, 'location'> => (via?.location ? { location: via.location } : {});
   if (seen.includes(file)) {
-    throw new TfpipeError('E_CONFIG', `extends: cycle ${[...seen, file].map((f) => relative(process.cwd(), f)).join(' -> ')}`);
+    // Named at the `extends:` that closes the cycle, the one that leads back to a file already being read.
+    const chain = [...seen.slice(seen.indexOf(file)), file].map((f) => relative(process.cwd(), f) || f);
+    throw TfpipeError.fromIssues([
+      { code: 'invalid', path: via?.path ?? ['extends'], message: `extends: cycle ${chain.join(' -> ')}`, received: relative(process.cwd(), file) || file, expected: 'a preset that does not extend this file again', ...at() },
+    ]);
   }
-  if (seen.length > MAX_EXTENDS_DEPTH) throw new TfpipeError('E_CONFIG', `extends: more than ${MAX_EXTENDS_DEPTH} levels`);
+  if (seen.length > MAX_EXTENDS_DEPTH) {
+    throw TfpipeError.fromIssues([{ code: 'invalid', path: via?.path ?? ['extends'], message: `extends: more than ${MAX_EXTENDS_DEPTH} levels`, ...at() }]);
+  }
   const source = await readYamlSource(file, display);
   if (source.value !== null && source.value !== undefined && !isPlainObject(source.value)) {
     throw TfpipeError.fromIssues([{ path: [], message: 'a config file must be a mapping', received: source.value, location: source.locate([]) ?? { file: display, line: 1, column: 1 } }]);
@@ -82,7 +99,9 @@ async function readLayers(file: string, display: string, presetDirs: readonly st
           ...(loc ? { location: loc } : {}),
         }]);
       }
-      layers.push(...(await readLayers(found, relative(process.cwd(), found) || found, presetDirs, [...seen, file])));
+      const entryPath = typeof ext === 'string' ? ['extends'] : ['extends', i];
+      const loc = source.locate(entryPath);
+      layers.push(...(await readLayers(found, relative(process.cwd(), found) || found, presetDirs, [...seen, file], { path: entryPath, ...(loc ? { location: loc } : {}) })));
     }
   }
   const { extends: _drop, ...rest } = value;
@@ -145,14 +164,26 @@ export async function loadConfig<S extends z.ZodType>(file: string, options: Loa
   const withLocation = (issues: Issue[]): Issue[] =>
     issues.map((iss) => {
       if (iss.location) return iss;
-      const isUnknownKey = iss.message === 'unknown key';
-      const loc = locate(iss.path, { key: isUnknownKey });
+      // An unknown key is shown at the key itself; anything else at its value.
+      const loc = locate(iss.path, { key: iss.code === 'unknown_key' });
       return loc ? { ...iss, location: loc } : iss;
     });
 
-  const parsed = options.schema.safeParse(raw, { reportInput: true });
+  let schema: z.ZodType = options.schema;
+  if (options.prepare) {
+    try {
+      schema = (await options.prepare(raw as Record<string, unknown>, { baseDir: dirname(abs), locate })) ?? schema;
+    } catch (e) {
+      if (e instanceof TfpipeError && e.issues.length) {
+        const located = TfpipeError.fromIssues(withLocation(e.issues), e.code);
+        throw new TfpipeError(e.code, located.message, { issues: located.issues, path: located.path, cause: e.cause ?? e });
+      }
+      throw e;
+    }
+  }
+  const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    throw TfpipeError.fromIssues(withLocation(fromZodIssues(parsed.error.issues, options.schema, raw)));
+    throw TfpipeError.fromIssues(withLocation(zodIssues(parsed.error, schema, [], raw)));
   }
   const config = parsed.data as z.output<S>;
   const crossIssues = options.checks?.(config, raw) ?? [];

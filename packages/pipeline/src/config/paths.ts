@@ -51,14 +51,21 @@ export function setPath<T>(obj: T, path: readonly (string | number)[], value: un
   return base as T;
 }
 
-/** Deep merge for `extends:`: mappings merge key by key, anything else (lists included) is replaced; `null` removes. */
+/**
+ * Deep merge for `extends:`: mappings merge key by key, anything else (lists included) is replaced; `null`
+ * removes what the base has at that key. A `null` with nothing beneath it to remove stays, so that a section
+ * left empty (`train:` with no keys) is reported at its own line instead of silently dropped.
+ */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (isPlainObject(base) && isPlainObject(over)) {
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(over)) {
+      const inherited = Object.hasOwn(out, k) && out[k] !== null;
       // `key: null` in a file that extends a preset removes the preset's key.
-      if (v === null) delete out[k];
-      else out[k] = k in out ? deepMerge(out[k], v) : v;
+      if (v === null) {
+        if (inherited) delete out[k];
+        else out[k] = null;
+      } else out[k] = inherited ? deepMerge(out[k], v) : v;
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import { TfpipeError, type Issue, type SourceLocation } from '@tfpipe/core';
 
 /** Keys that could reach an object's prototype if a consumer ever assigned them naively. */
@@ -20,6 +20,66 @@ function position(lc: LineCounter, file: string, offset: number): SourceLocation
   return { file, line, column: col };
 }
 
+/** The first non-blank character of the line that holds `offset`. */
+function lineStart(text: string, offset: number): number {
+  let i = text.lastIndexOf('\n', offset - 1) + 1;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  return i;
+}
+
+const keyAt = (text: string, offset: number): string => /^[^:\n]*/.exec(text.slice(offset))![0].trim();
+
+/**
+ * A wrongly indented key, located at that key (the YAML parser reports it at the value above it): `null`
+ * drops a parser error that only repeats another one, `undefined` leaves the error to the generic wording.
+ * Told apart by the parser's error codes, not its messages.
+ */
+/** The config path of the mapping key that starts at `offset`, if the parsed document has one there. */
+function pathOfKeyAt(node: unknown, offset: number, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      if (typeof key !== 'string' && typeof key !== 'number') continue;
+      if ((pair.key as Node).range?.[0] === offset) return [...path, key];
+      const found = pathOfKeyAt(pair.value, offset, [...path, key]);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const found = pathOfKeyAt(item, offset, [...path, i]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function indentationIssue(text: string, err: YAMLError, all: readonly YAMLError[], at: (offset: number) => SourceLocation, doc: Document): Issue | null | undefined {
+  if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && all.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === err.pos[0])) return null;
+  if (err.code === 'MULTILINE_IMPLICIT_KEY') {
+    // The span runs from the value above to the key that was indented too deep: that key is on its last line.
+    const keyOffset = lineStart(text, err.pos[1]);
+    const aboveOffset = lineStart(text, err.pos[0]);
+    const key = keyAt(text, keyOffset);
+    const above = keyAt(text, aboveOffset).replace(/^- /, '');
+    const col = at(keyOffset).column;
+    const aboveKey = aboveOffset + (text.startsWith('- ', aboveOffset) ? 2 : 0);
+    const aboveCol = at(aboveKey).column;
+    // Named as the sibling of the key above, which is where it was meant to be.
+    const abovePath = pathOfKeyAt(doc.contents, aboveKey);
+    return {
+      path: abovePath ? [...abovePath.slice(0, -1), key] : [],
+      message: `wrong indentation: "${key}" starts at column ${col}, deeper than "${above}" above it (column ${aboveCol}); keys of one mapping start in the same column, and a nested mapping goes under a key that has no value on its line`,
+      location: at(keyOffset),
+    };
+  }
+  if (err.code === 'BAD_INDENT') {
+    const keyOffset = lineStart(text, err.pos[0]);
+    const key = keyAt(text, keyOffset);
+    return { path: pathOfKeyAt(doc.contents, keyOffset) ?? [], message: `wrong indentation: "${key}" (column ${at(keyOffset).column}) is not aligned with the keys of the mapping it belongs to`, location: at(keyOffset) };
+  }
+  return undefined;
+}
+
 /**
  * Parses YAML as data only: the core schema (no tags that construct objects), aliases bounded,
  * prototype keys rejected. Every problem is an Issue with file:line:column.
@@ -28,7 +88,13 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   const lc = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lc, prettyErrors: false, schema: 'core', uniqueKeys: true, merge: false });
   const issues: Issue[] = [];
-  for (const err of [...doc.errors, ...doc.warnings]) {
+  const errors = [...doc.errors, ...doc.warnings];
+  for (const err of errors) {
+    const indent = indentationIssue(text, err, errors, (offset) => position(lc, file, offset), doc);
+    if (indent !== undefined) {
+      if (indent) issues.push(indent);
+      continue;
+    }
     const at = position(lc, file, err.pos[0]);
     const message = err.message.split('\n')[0] ?? err.message;
     issues.push({ path: [], message: `YAML: ${message}`, location: at });

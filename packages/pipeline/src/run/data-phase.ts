@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TfpipeError, type Batch, type Logger } from '@tfpipe/core';
-import { describeSkips, openSource, splitDataset, type DataSource, type Dataset, type ReadProgressListener, type Row, type SkipSummary } from '@tfpipe/data';
+import { Dataset, describeSkips, openSource, splitDataset, type DataSource, type ReadProgressListener, type Row, type SkipSummary } from '@tfpipe/data';
+import { poissonBatchIndices } from '@tfpipe/trainer';
 import { findModelDir } from '@tfpipe/finetune';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { RowFilter } from '../schema.js';
 import type { PipelineConfig } from '../schema.js';
 import { MODEL_FILES } from './model-dir.js';
@@ -65,6 +67,7 @@ async function basePreprocessor(cfg: PipelineConfig, baseDir: string): Promise<P
 export interface DataPhaseContext {
   baseDir: string;
   logger: Logger;
+  registries?: PipelineRegistries;
   /** Progress of each pass over the source's file. */
   onProgress?: ReadProgressListener;
   /** Told what the coming passes over the data are for ("fitting the preprocessing", ...). */
@@ -79,7 +82,13 @@ export function logSkipped(source: DataSource, logger: Logger): SkipSummary {
 }
 
 export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): Promise<DataPhase> {
-  const source = await openSource(cfg.data.source, { baseDir: ctx.baseDir, logger: ctx.logger, ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
+  const reg = ctx.registries;
+  const source = await openSource(cfg.data.source, {
+    baseDir: ctx.baseDir,
+    logger: ctx.logger,
+    ...(reg ? { registry: reg.sources } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+  });
   const known = new Set(source.columns.map((c) => c.name));
   cfg.data.filter.forEach((f, i) => {
     if (!known.has(f.column)) {
@@ -88,14 +97,14 @@ export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): P
   });
   const rows = cfg.data.filter.length ? source.rows().filter(keep(cfg.data.filter)) : source.rows();
   const label = typeof cfg.data.label === 'string' ? cfg.data.label : undefined;
-  const split = splitDataset(rows, cfg.data.split ?? {}, { seed: cfg.seed, baseDir: ctx.baseDir, ...(label ? { label } : {}) });
+  const split = splitDataset(rows, cfg.data.split ?? {}, { seed: cfg.seed, baseDir: ctx.baseDir, ...(label ? { label } : {}), ...(reg ? { registry: reg.sources } : {}) });
   // The same filter applies to a separate test source.
   const test = split.test && cfg.data.filter.length && typeof cfg.data.split?.test === 'object' ? split.test.filter(keep(cfg.data.filter)) : split.test;
   const { train, validation } = split;
 
   // Preprocessing and label encoding, fitted on the training split only (or taken from the base run).
   const inherited = await basePreprocessor(cfg, ctx.baseDir);
-  const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed });
+  const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed, ...(reg ? { registry: reg.transforms } : {}) });
   if (inherited) ctx.logger.info('preprocessing: the base run\'s fitted transforms');
   else {
     ctx.phase?.('splitting, fitting the preprocessing');
@@ -106,7 +115,12 @@ export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): P
   await tz.fit(() => train.map((r) => pre.transform(r)));
   logSkipped(source, ctx.logger);
 
-  let trainSize: number | undefined = train.size;
+  // DP-SGD with Poisson sampling draws every step's batch from the whole training split: hold it in memory
+  // (raw rows; preprocessing runs per batch as usual), which also gives N exactly for the accountant.
+  const privacy = cfg.train.privacy;
+  const poissonRows = privacy && privacy.sampling === 'poisson' ? await train.toArray() : undefined;
+  let trainSize: number | undefined = poissonRows?.length ?? train.size;
+  if (privacy && trainSize === undefined) trainSize = (await train.toArray()).length;
   if (trainSize === undefined && source.size !== undefined && cfg.data.filter.length === 0) {
     const s = (cfg.data.split ?? {}) as { validation?: number; test?: number | object };
     trainSize = Math.round(source.size * (1 - (s.validation ?? 0) - (typeof s.test === 'number' ? s.test : 0)));
@@ -123,7 +137,11 @@ export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): P
     batches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b) as Batch),
     testBatches: (ds, bs) => () => ds.map((r) => pre.transform(r)).batch(bs).map((b) => tz.toBatch(b, { scaleTargets: false }) as Batch),
     trainBatches: (bs) => ({ seed }) =>
-      (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
+      poissonRows
+        ? Dataset.from(poissonBatchIndices(poissonRows.length, Math.min(1, bs / poissonRows.length), Math.floor(poissonRows.length / bs), seed))
+            .filter((idx) => idx.length > 0)
+            .map((idx) => tz.toBatch(idx.map((i) => pre.transform(poissonRows[i]!, { training: true }))) as Batch)
+        : (shuffleBuffer > 0 ? train.shuffle(shuffleBuffer, seed) : train)
         .map((r) => pre.transform(r, { training: true }))
         .batch(bs)
         .map((b) => tz.toBatch(b) as Batch),

@@ -103,7 +103,7 @@ describe('tracking.mlflow', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 300_000);
 
   it('an unreachable server fails the run before training, naming tracking.mlflow', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tfpipe-mlflow-'));
@@ -116,5 +116,5 @@ describe('tracking.mlflow', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 300_000);
 });

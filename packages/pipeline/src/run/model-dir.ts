@@ -8,6 +8,7 @@ import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
 import { registerCustomLayers } from '@tfpipe/models';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import type { Row } from '@tfpipe/data';
+import { createPipelineRegistries, loadPlugins } from '../config/registries.js';
 import { type Engine, type EngineChoice, chooseEngine } from './engine.js';
 import { modelInputs } from './inputs.js';
 
@@ -23,6 +24,8 @@ export interface ModelMetadata {
   trainedAt: string;
   backend?: string;
   tfpipeVersion: string;
+  /** The config's `plugins:` (absolute paths): loading the run loads them, for its registered transforms and layers. */
+  plugins?: string[];
 }
 
 export const MODEL_FILES = { preprocess: 'preprocess.json', tensorizer: 'tensorizer.json', metadata: 'metadata.json' } as const;
@@ -87,10 +90,13 @@ export async function loadRun(runDirOrModelDir: string, options: LoadRunOptions 
   // A run directory holds its model in model/; a model folder is accepted as it is.
   const dir = existsSync(join(runDirOrModelDir, MODEL_JSON)) ? runDirOrModelDir : join(runDirOrModelDir, 'model');
   registerCustomLayers();
-  const model = await tfl.loadLayersModel(fileSystemIO(dir));
-  const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)));
-  const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   const metadata = await readJson<ModelMetadata>(join(dir, MODEL_FILES.metadata));
+  // A run trained with plugins needs their transforms (and any layers they register) to load.
+  const registries = metadata.plugins?.length ? createPipelineRegistries() : undefined;
+  if (registries) await loadPlugins(metadata.plugins!, registries, { baseDir: dir });
+  const model = await tfl.loadLayersModel(fileSystemIO(dir));
+  const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)), registries ? { registry: registries.transforms } : {});
+  const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   const engine = await chooseEngine(model, (xs) => modelInputs(model, xs), options.engine ?? 'tfjs', options.threads ? { threads: options.threads } : {});
   return {
     dir: runDirOrModelDir,

@@ -4,9 +4,10 @@ import type { Logger, StreamingMetric } from '@tfpipe/core';
 import { createMetric } from '@tfpipe/evaluate';
 import { createPerturb, prepareFinetune, runStages, type PreparedFinetune } from '@tfpipe/finetune';
 import { buildModel } from '@tfpipe/models';
-import { METRICS_JSONL, fit, solveRidge, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
+import { METRICS_JSONL, fit, parsedTrainConfig, solveRidge, type EpochLog, type FitResult, type ProgressEvent } from '@tfpipe/trainer';
 import { appendJsonLine } from '@tfpipe/core';
 import { join } from 'node:path';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import type { DataPhase } from './data-phase.js';
 
@@ -17,7 +18,7 @@ export interface ModelPhase {
 }
 
 /** Builds the model from `model:`, or prepares it from `finetune.base` (freeze, new head, LoRA). */
-export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger }): Promise<ModelPhase> {
+export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { baseDir: string; logger: Logger; registries?: PipelineRegistries }): Promise<ModelPhase> {
   const { tz } = data;
   if (cfg.finetune) {
     const prepared = await prepareFinetune(cfg.finetune, { task: tz.task, inputs: tz.inputs, seed: cfg.seed, baseDir: ctx.baseDir });
@@ -27,7 +28,7 @@ export async function createModel(cfg: PipelineConfig, data: DataPhase, ctx: { b
     );
     return { model: prepared.model, finetune: prepared };
   }
-  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed }) };
+  return { model: buildModel(cfg.model, { inputs: tz.inputs, task: tz.task, seed: cfg.seed, ...(ctx.registries ? { registry: ctx.registries.models } : {}) }) };
 }
 
 export interface TrainOutcome {
@@ -47,7 +48,9 @@ export async function trainModel(
   const { tz } = data;
   const bs = cfg.train.batchSize;
   if (cfg.model?.type === 'linear' && cfg.model.solver === 'exact' && !phase.finetune) return solveExactly(cfg, data, phase, ctx);
-  const { adversarial, ...train } = cfg.train;
+  // `train:` was parsed with the pipeline's schema (which composes the trainer's): it is not parsed again.
+  const { adversarial, ...rest } = cfg.train;
+  const train = parsedTrainConfig(rest);
   const metricNames = train.metrics ?? [];
   const options = {
     train: data.trainBatches(bs),
@@ -71,7 +74,7 @@ export async function trainModel(
       : {}),
     ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs) } : {}),
+    ...(data.trainSize !== undefined ? { stepsPerEpoch: Math.ceil(data.trainSize / bs), datasetSize: data.trainSize } : {}),
   };
   if (phase.finetune && (cfg.finetune?.stages || cfg.finetune?.layerLearningRates)) {
     const staged = await runStages(phase.model, {

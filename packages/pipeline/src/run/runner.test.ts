@@ -47,7 +47,7 @@ describe('runPipeline', () => {
     await expectNoLeakedTensors(async () => {
       await runPipeline(loaded, { out: join(dir, `run-${i++}`) });
     }, 2);
-  }, 120_000);
+  }, 300_000);
 
   it('records the run and its headline metric; the loaded run predicts without leaking', async () => {
     const loaded = await loadPipelineConfig(config);
@@ -66,5 +66,5 @@ describe('runPipeline', () => {
     const evaluation = JSON.parse(await readFile(join(result.runDir, 'evaluation.json'), 'utf8')) as { samples: number };
     expect(evaluation.samples).toBeGreaterThan(10);
     expect(tf.getBackend()).toBe('cpu');
-  }, 120_000);
+  }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { setWasmThreads, wasmThreadsFor } from '@tfpipe/backend-wasm';
-import { TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
+import { TFPIPE_VERSION, TfpipeError, silentLogger, useBackend, writeJsonAtomic, type Issue, type Logger } from '@tfpipe/core';
 import {
   checkEvaluateConfig,
   checkGates,
@@ -13,18 +13,20 @@ import {
 } from '@tfpipe/evaluate';
 import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
 import type { DataSource, ReadProgress, SkipSummary } from '@tfpipe/data';
-import type { ProgressEvent } from '@tfpipe/trainer';
+import { removeStaleTemps, type ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
 import { logSkipped, prepareData } from './data-phase.js';
+import { explainTestSplit } from './explain-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
 import { RUN_FILES, claimRunDir, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
-export const TFPIPE_VERSION = '0.1.0';
+export { TFPIPE_VERSION };
 
 export interface RunOptions {
   /** Folder for new run directories (default: the config's output.dir). */
@@ -72,11 +74,13 @@ const metricNameOf = (m: unknown): string => (typeof m === 'string' ? m : ((m as
  * fine-tuning) → training (checkpoints, early stopping, stages) → evaluation on the test split (before vs
  * after, robust accuracy) → gates → report, all into one run directory.
  */
-export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options: RunOptions = {}): Promise<RunResult> {
+export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { registries?: PipelineRegistries }, options: RunOptions = {}): Promise<RunResult> {
   const cfg = loaded.config;
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
   const runDir = options.resume ?? (options.out !== undefined ? await claimRunDir(options.out) : await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  // A killed run may have left writeFileAtomic's temporary files: the files they were to replace are whole.
+  if (resuming) await removeStaleTemps(runDir);
   const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
   const info: RunInfo = {
     name: cfg.name,
@@ -112,10 +116,12 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       options.onProgress?.(e);
     };
 
+    const registries = loaded.registries;
     let reading: string | undefined; // what passes over the data are for now, for the progress display
     const data = await prepareData(cfg, {
       baseDir: loaded.baseDir,
       logger: log,
+      ...(registries ? { registries } : {}),
       ...(options.onDataProgress ? { onProgress: (p: ReadProgress) => options.onDataProgress!({ ...p, ...(reading ? { phase: reading } : {}) }) } : {}),
       phase: (label) => {
         reading = label;
@@ -133,7 +139,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    const modelPhase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log });
+    const modelPhase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
     reading = 'training';
     const trained = await trainModel(cfg, data, modelPhase, {
       runDir,
@@ -163,6 +169,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
       trainedAt: new Date().toISOString(),
       backend: backend.name,
       tfpipeVersion: TFPIPE_VERSION,
+      ...(cfg.plugins.length ? { plugins: cfg.plugins.map((p) => resolvePath(loaded.baseDir, p)) } : {}),
     };
 
     // Evaluation on the test split: after (and before, for fine-tuning), robust accuracy, gates.
@@ -214,6 +221,11 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
         ...(robust ? { robust } : {}),
       });
     }
+    // explain: on the test split (explanation.json, and a section of the report).
+    const explanation =
+      cfg.explain && test
+        ? await explainTestSplit(runDir, { explain: cfg.explain, evaluate: cfg.evaluate, model, pre: data.pre, tz, test, seed: cfg.seed, logger: log })
+        : undefined;
     await saveModelDir(join(runDir, RUN_FILES.model), { model, preprocessor: data.pre, tensorizer: tz, metadata });
     if (evaluation && (cfg.evaluate.report.html || cfg.evaluate.report.png)) {
       await writeReport(
@@ -228,6 +240,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig>, options:
           ...(before ? { before } : {}),
           ...(robust ? { robust } : {}),
           skipped: data.source.skipSummary(),
+          ...(explanation ? { explanation } : {}),
         } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
       );

@@ -61,7 +61,7 @@ async function timeParallel(kind: ModelKind, workers: number, train: number): Pr
 
 /**
  * Data-parallel training on wasm over worker_threads against the same model trained by model.fit on one
- * thread and, with --compare-torch, PyTorch on 2 threads. Rows: model.fit (1 thread), the data-parallel loop
+ * thread and, with --compare-torch, PyTorch on as many threads as the most the data-parallel rows use. Rows: model.fit (1 thread), the data-parallel loop
  * with 0 workers (its own overhead), then 1..n-1 workers.
  */
 export function parallelWorkload(kind: ModelKind, description: string, sizes: Sizes, quick: Sizes, workerCounts: number[], optIn = false): Workload {
@@ -80,7 +80,8 @@ export function parallelWorkload(kind: ModelKind, description: string, sizes: Si
       const results: BenchResult[] = [{ ...single, workload: `${kind}-parallel`, mode: 'model.fit, 1 thread' }];
       for (const w of workerCounts) results.push(await timeParallel(kind, w, train));
       if (opts.compareTorch) {
-        const torch = torchRow(kind, train, infer);
+        // The data-parallel rows use up to max(workers) + 1 single-threaded wasm instances: torch gets as many threads.
+        const torch = torchRow(kind, train, infer, Math.max(1, ...workerCounts.map((w) => w + 1)));
         results.push(torch);
         for (const r of results) {
           if (r === torch || typeof torch.trainSamplesPerSec !== 'number') continue;

@@ -42,7 +42,7 @@ const COLUMNS: ColumnInfo[] = [
 ];
 
 /** Real MNIST rows (pixels 0..255) from the bench's loader. */
-function mnistRows(n: number): Row[] {
+export function mnistRows(n: number): Row[] {
   const d = benchData('mnist-cnn', n);
   const px = d.xs.dataSync();
   const labels = tf.tidy(() => tf.argMax(d.ys, 1).dataSync());
@@ -55,7 +55,7 @@ async function* iterate(rows: Row[]): AsyncGenerator<Row> {
 }
 
 /** A run directory for the bench CNN, trained for one short epoch (speed does not depend on accuracy). */
-async function makeRun(dir: string, rows: Row[]): Promise<void> {
+export async function makeRun(dir: string, rows: Row[]): Promise<void> {
   const pre = Preprocessor.fromConfig([{ type: 'rescale', column: 'image', scale: '1/255' }]);
   await pre.fit(() => iterate(rows), { columns: COLUMNS });
   const tz = createTensorizer({ features: ['image'], label: 'label', task: 'classification', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }, pre.outputColumns(COLUMNS));
@@ -82,19 +82,13 @@ async function makeRun(dir: string, rows: Row[]): Promise<void> {
   model.dispose();
 }
 
-/** Starts the server in a child process on a free loopback port; resolves with its URL. */
-function startServer(runDir: string, backend: string, maxBatch: number): Promise<{ url: string; child: ChildProcess }> {
-  const script = `
-    import '@tfpipe/backend-wasm';
-    import { useBackend } from '@tfpipe/core';
-    import { createServer } from '@tfpipe/serve';
-    const b = await useBackend(${JSON.stringify(backend)});
-    const s = await createServer(${JSON.stringify(runDir)}, { host: '${HOST}', port: 0, maxBatch: ${maxBatch}, batchWaitMs: 2 });
-    const url = await s.listen();
-    console.log(JSON.stringify({ url, backend: b.tfName }));
-    process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
-  `;
-  const child = spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: benchDir, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts the server in a child process on a free loopback port; resolves with its URL. `extra`: more createServer options. */
+export function startServer(runDir: string, backend: string, maxBatch: number, extra: Record<string, unknown> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const config = { runDir, backend, options: { maxBatch, batchWaitMs: 2, ...extra } };
+  const child = spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', join(benchDir, 'src/serve-child.ts'), JSON.stringify(config)], {
+    cwd: benchDir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
