@@ -63,7 +63,7 @@ describe('onError: skip through pipeline run', () => {
     expect(html).toContain("unreadable value in column &#34;sepal_width&#34;");
     const evaluation = JSON.parse(await readFile(join(dir, 'run', 'evaluation.json'), 'utf8')) as { samples: number };
     expect(evaluation.samples).toBeLessThan(150 * 0.2 + 2); // the skipped rows are not in the test split either
-  }, 120_000);
+  }, 300_000);
 
   it('maxSkipped fails the run when passed, naming the rows; run.json says why', async () => {
     const dir = await setup('max', BAD, { onError: 'skip', maxSkipped: 2 });
@@ -78,7 +78,7 @@ describe('onError: skip through pipeline run', () => {
     const f = await pipeline(['run', join(frac, 'pipeline.yaml'), '--out', join(frac, 'run'), '--no-progress']);
     expect(f.code).toBe(1);
     expect(f.stderr).toContain('4 of 150 rows skipped (2.67%), more than maxSkipped: 0.01 (1.00%)');
-  }, 120_000);
+  }, 300_000);
 
   it('a non-numeric cell in a numeric column fails under onError: fail, naming line, column and value', async () => {
     const dir = await setup('fail', { 40: '5.1,abc,1.5,0.2,setosa' });
@@ -86,14 +86,14 @@ describe('onError: skip through pipeline run', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('iris.csv, line 40, column "sepal_width": cannot read "abc" as a number');
     expect(r.stderr).not.toContain('kind string');
-  }, 120_000);
+  }, 300_000);
 
   it('a missing cell is named by its line in the file', async () => {
     const dir = await setup('missing', { 102: '5.8,2.7,,1.9,virginica' });
     const r = await pipeline(['run', join(dir, 'pipeline.yaml'), '--out', join(dir, 'run'), '--no-progress']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${join(dir, 'iris.csv')} line 102: column "petal_length" is missing`);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('fine-tuning from a base run', () => {
@@ -116,5 +116,5 @@ finetune: { base: ./broken }
     const f = await pipeline(['run', join(dir, 'finetune.yaml'), '--out', join(dir, 'ft'), '--no-progress']);
     expect(f.code).toBe(1);
     expect(f.stderr).toContain(`finetune.base: cannot read ${join(broken, 'model', 'preprocess.json')}`);
-  }, 120_000);
+  }, 300_000);
 });

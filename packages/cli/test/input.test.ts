@@ -18,7 +18,7 @@ beforeAll(async () => {
   runDir = join(tmp, 'iris');
   const r = await pipeline(['run', fixture('iris.yaml'), '--out', runDir, '--no-progress', '--set', 'train.epochs=2']);
   expect(r.code, r.stderr).toBe(0);
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
@@ -51,7 +51,7 @@ describe.concurrent('every option is parsed strictly: exit 2 naming the option, 
       expect(r.stderr).toMatch(words);
       expect(r.stderr).not.toMatch(/ZodError|\n\s+at /);
       expect(r.stdout).toBe('');
-    }, 60_000);
+    }, 300_000);
   }
 });
 
@@ -72,7 +72,7 @@ describe('predict', () => {
     expect(folder.code).toBe(2);
     expect(folder.stderr).toContain('does not exist');
     expect(folder.stderr).not.toContain('backend:');
-  }, 60_000);
+  }, 300_000);
 
   it('a run that fails part-way leaves no output file (not an empty or half one)', async () => {
     const good = (await readFile(join(repo, 'examples/iris-mlp/iris.csv'), 'utf8')).trim().split('\n');
@@ -88,7 +88,7 @@ describe('predict', () => {
     const ok = await pipeline(['predict', runDir, '--input', join(repo, 'examples/iris-mlp/iris.csv'), '--output', out]);
     expect(ok.code, ok.stderr).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(150);
-  }, 60_000);
+  }, 300_000);
 
   it('`| head -1` ends quietly: exit 0, no EPIPE', async () => {
     // Far more output than a pipe buffer holds, so writes continue after `head` has gone.
@@ -103,7 +103,7 @@ describe('predict', () => {
     expect(status).toBe('status=0');
     const err = await readFile(join(tmp, 'head.err'), 'utf8');
     expect(err).not.toMatch(/EPIPE|error/i);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('run --out', () => {
@@ -118,7 +118,7 @@ describe('run --out', () => {
     const after = await Promise.all(files.map(async (f) => ({ text: await readFile(join(runDir, f), 'utf8'), mtime: (await stat(join(runDir, f))).mtimeMs })));
     expect(after).toEqual(before);
     expect(await readdir(runDir)).toEqual(listing);
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a folder with other files in it, and takes an empty one', async () => {
     const full = join(tmp, 'full');
@@ -133,5 +133,5 @@ describe('run --out', () => {
     const ok = await pipeline(['run', fixture('iris.yaml'), '--out', empty, '--no-progress', '--set', 'train.epochs=1']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(empty, 'run.json'))).toBe(true);
-  }, 120_000);
+  }, 300_000);
 });
