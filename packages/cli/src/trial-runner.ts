@@ -1,10 +1,11 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipelineConfigFromObject, pluginRegistries, runPipeline } from '@tfpipe/pipeline';
 import type { TrialContext, TrialOutput, Trial } from '@tfpipe/distributed';
 
 /**
  * Runs one sweep trial: the trial's config (data paths already absolute) through the whole pipeline into
- * `<trial dir>/run`. Reports the best epoch's figures (`val_accuracy`, `val_loss`, ...: what sweeps should
+ * `<trial dir>/run` (a fresh one on each attempt). Reports the best epoch's figures (`val_accuracy`, `val_loss`, ...: what sweeps should
  * rank by) and the test metrics as `test_<name>`. A failed gate does not fail a trial.
  */
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOutput> {
@@ -12,6 +13,8 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<TrialOu
   const registries = await pluginRegistries(trial.config, ctx.runDir);
   const loaded = pipelineConfigFromObject(trial.config, { baseDir: ctx.runDir, name: `${trial.id} config`, ...(registries ? { registries } : {}) });
   const runDir = join(ctx.runDir, 'run');
+  // A retried trial starts over: its earlier attempt's run folder is the trial's own, not someone's run to keep.
+  await rm(runDir, { recursive: true, force: true });
   const result = await runPipeline(loaded, {
     out: runDir,
     signal: ctx.signal,

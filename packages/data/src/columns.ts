@@ -43,6 +43,12 @@ export const commonSourceShape = {
     .enum(['fail', 'skip'])
     .default('fail')
     .describe('A bad row (wrong field count, unparsable value, unreadable image): stop with an error, or skip and count it'),
+  maxSkipped: z
+    .number()
+    .min(0)
+    .refine((n) => Number.isInteger(n) || n < 1, { message: 'a whole number of rows, or a fraction of the rows between 0 and 1' })
+    .optional()
+    .describe('With onError: skip, fail the run when more rows are skipped than this: a count (an integer), or a fraction of the rows read (0 < x < 1)'),
   select: z
     .array(z.string().min(1))
     .min(1)
@@ -83,10 +89,22 @@ export function parseBoolean(s: string): boolean | undefined {
 
 /** The kind a set of sample values shows: number if all parse, then boolean, else string. */
 export function inferTextKind(samples: readonly string[]): 'number' | 'boolean' | 'string' {
-  if (samples.length === 0) return 'string';
-  if (samples.every((s) => parseNumber(s) !== undefined)) return 'number';
-  if (samples.every((s) => parseBoolean(s) !== undefined)) return 'boolean';
-  return 'string';
+  return inferTextColumn(samples).kind;
+}
+
+/**
+ * The kind of a text column from samples, and the samples that do not fit it. A column of numbers with a
+ * stray cell (`abc` among numbers: at most 1 in 20 of the samples, and at least 4 numbers for each odd one)
+ * is numeric, and its odd cells become bad rows named by line, column and value, rather than the whole
+ * column turning into text. Anything more mixed is text.
+ */
+export function inferTextColumn(samples: readonly string[]): { kind: 'number' | 'boolean' | 'string'; odd: string[] } {
+  if (samples.length === 0) return { kind: 'string', odd: [] };
+  const odd = samples.filter((s) => parseNumber(s) === undefined);
+  if (odd.length === 0) return { kind: 'number', odd };
+  if (odd.length <= Math.max(1, Math.floor(samples.length / 20)) && samples.length - odd.length >= 4 * odd.length) return { kind: 'number', odd };
+  if (samples.every((s) => parseBoolean(s) !== undefined)) return { kind: 'boolean', odd: [] };
+  return { kind: 'string', odd: [] };
 }
 
 export function columnInfo(name: string, type: ColumnType): ColumnInfo {

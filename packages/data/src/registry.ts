@@ -8,6 +8,7 @@ import { idxSource } from './sources/idx.js';
 import { imagesSource } from './sources/images.js';
 import { jsonlSource, jsonSource } from './sources/json.js';
 import { textSource } from './sources/text.js';
+import type { ReadProgressListener } from './progress.js';
 import type { DataSource } from './types.js';
 
 
@@ -33,6 +34,8 @@ export interface OpenSourceOptions {
   registry?: SourceRegistry;
   /** Config path of this block, for messages; default ['data', 'source']. */
   path?: (string | number)[];
+  /** Progress of each pass over the data: rows, bytes of the file, seconds. */
+  onProgress?: ReadProgressListener;
 }
 
 export type SourceConfig = z.input<typeof sourceSchema>;
@@ -47,5 +50,5 @@ export async function openSource(config: SourceConfig | Record<string, unknown>,
   }
   const entry = reg.get(type, [...path, 'type']);
   const parsed = parseSection(entry.schema, config, path);
-  return entry.open(parsed, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path });
+  return entry.open(parsed, { baseDir: options.baseDir, logger: options.logger ?? silentLogger, path, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
 }

@@ -89,9 +89,18 @@ export function makeSource(opts: {
   limit?: number | undefined;
   rows: () => AsyncIterable<Row> | Iterable<Row>;
 }): DataSource {
-  const { limit } = opts;
+  const { limit, errors } = opts;
   const size = opts.size === undefined ? undefined : limit === undefined ? opts.size : Math.min(limit, opts.size);
-  let ds = Dataset.from(opts.rows, { size });
+  // A fractional maxSkipped is checked at the end of each complete pass, against the rows it read.
+  async function* counted(): AsyncGenerator<Row> {
+    let n = 0;
+    for await (const row of opts.rows()) {
+      n++;
+      yield row;
+    }
+    errors.endPass(n);
+  }
+  let ds = errors.checksPasses ? Dataset.from(counted, { size }) : Dataset.from(opts.rows, { size });
   if (limit !== undefined) ds = ds.take(limit);
   return {
     columns: opts.columns,
@@ -99,9 +108,10 @@ export function makeSource(opts: {
     rows: () => ds,
     skipped: () => opts.errors.skipped(),
     problems: () => opts.errors.problems(),
+    skipSummary: () => opts.errors.summary(),
   };
 }
 
-export function rowErrors(onError: 'fail' | 'skip', ctx: SourceContext): RowErrors {
-  return new RowErrors(onError, ctx.path);
+export function rowErrors(c: { onError: 'fail' | 'skip'; maxSkipped?: number | undefined }, ctx: SourceContext): RowErrors {
+  return new RowErrors(c.onError, ctx.path, { maxSkipped: c.maxSkipped });
 }

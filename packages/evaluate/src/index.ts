@@ -15,7 +15,7 @@ export type { ReportConfig } from './report/options.js';
 export { fgsm, pgd, robustAccuracy, createAttack, attackSchema, fgsmSchema, pgdSchema } from './attacks.js';
 export type { Attack, AttackConfig, AttackLoss, AttackLossName, AttackModel, FgsmOptions, PgdOptions, RobustAccuracy } from './attacks.js';
 export { writeReport } from './report/write.js';
-export type { ReportInput, ReportFiles } from './report/write.js';
+export type { ReportInput, ReportFiles, SkippedRows } from './report/write.js';
 export { overlayPng } from './report/explanation.js';
 export type { ReportExplanation } from './report/explanation.js';
 export type { HistoryEntry } from './report/plots.js';

@@ -21,7 +21,7 @@ export { writeRunProfile, summarizePredictions, textColumnsOf } from './run/prof
 export { explainRun } from './run/explain-run.js';
 export type { ExplainRunOptions } from './run/explain-run.js';
 export { explainTestSplit, EXPLANATION_JSON } from './run/explain-phase.js';
-export type { RunOptions, RunResult } from './run/runner.js';
+export type { DataProgressEvent, RunOptions, RunResult } from './run/runner.js';
 export { RUN_FILES, createRunDir, readRunInfo, writeRunInfo, readMetrics, listRunDirs, writeResolvedConfig } from './run/run-dir.js';
 export type { RunInfo, RunStatus } from './run/run-dir.js';
 export { saveModelDir, loadRun, chooseWasmThreadsForRun, MODEL_FILES } from './run/model-dir.js';

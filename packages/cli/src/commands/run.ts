@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { TfpipeError, consoleLogger } from '@tfpipe/core';
 import { createProgressRenderer, loadPipelineConfig, RUN_FILES, runPipeline } from '@tfpipe/pipeline';
+import { createRunProgress } from '../progress.js';
 
 interface RunOpts {
   set?: string[];
@@ -30,14 +31,16 @@ export async function runCommand(file: string | undefined, opts: RunOpts): Promi
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const renderer = createProgressRenderer({ stream: process.stderr, tty: opts.progress !== false && Boolean(process.stderr.isTTY) });
+  const tty = opts.progress !== false && Boolean(process.stderr.isTTY);
+  const renderer = createRunProgress({ stream: process.stderr, tty, trainer: createProgressRenderer({ stream: process.stderr, tty }) });
   try {
     const result = await runPipeline(loaded, {
       ...(opts.runsDir ? { runsDir: opts.runsDir } : {}),
       ...(opts.out ? { out: opts.out } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),
       logger: consoleLogger,
-      onProgress: (e) => renderer.update(e),
+      onProgress: (e) => renderer.training(e),
+      onDataProgress: (e) => renderer.data(e),
       signal: controller.signal,
     });
     renderer.done();

@@ -71,7 +71,7 @@ async function openArrays(c: ArraysConfig, ctx: SourceContext): Promise<DataSour
   });
   const selected = checkSelect(c.select, names, ctx);
   const sel = selected.map((n) => specs[names.indexOf(n)]!);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   return makeSource({
     columns: sel.map((s) => columnInfo(s.name, s.type)),
     size: c.onError === 'fail' ? records.length : undefined,

@@ -1,7 +1,9 @@
 import { open } from 'node:fs/promises';
 import { TfpipeError } from '@tfpipe/core';
 import { parseNumber } from '../columns.js';
+import { setRowOrigin } from '../origin.js';
 import type { RowErrors } from '../problems.js';
+import type { PassProgress } from '../progress.js';
 import type { Row } from '../types.js';
 
 export interface FastCsvOptions {
@@ -16,6 +18,8 @@ export interface FastCsvOptions {
   missing: ReadonlySet<string>;
   errors: RowErrors;
   chunkSize?: number;
+  /** Told the records and bytes read after each chunk. */
+  progress?: PassProgress;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -118,6 +122,14 @@ function tryFastNumber(b: Uint8Array, s: number, len: number): number {
   return neg ? -r : r;
 }
 
+/** A quote opened on `line` and never closed: the rest of the file would be one "row", so this always fails. */
+export function unclosedQuote(file: string, line: number): TfpipeError {
+  return new TfpipeError('E_DATA', `${file} line ${line}: a quoted field opened here is not closed before the end of the file; reading stopped (the rest of the file would be lost as one bad row)`, {
+    issues: [{ path: ['path'], message: `line ${line}: unclosed quote`, expected: 'a closing quote' }],
+    hint: 'Fix the quote on that line (or set quote: to a character the file does not use).',
+  });
+}
+
 /** A function building rows of a fixed shape from values, so V8 gives every row the same hidden class. */
 function rowMaker(names: readonly string[]): (v: (number | null)[]) => Row {
   const body = `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`;
@@ -146,6 +158,8 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
   let line = 1;
   let headerPending = o.skipHeader;
   let first = true;
+  let recordsRead = 0;
+  let bytes = 0;
   const fh = await open(file, 'r');
   try {
     while (!eof) {
@@ -156,6 +170,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
       }
       const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
       if (bytesRead === 0) eof = true;
+      bytes += bytesRead;
       len += bytesRead;
       let pos = 0;
       if (first && len >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
@@ -179,6 +194,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
         let extraLines = 0;
         let field = 0;
         let bad: { column: string; received: string } | undefined;
+        let hasNull = false;
         let structural: string | undefined;
         while (true) {
           let s: number;
@@ -192,8 +208,8 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
                   pos = recStart;
                   break records;
                 }
-                structural = 'a quoted field is not closed before the end of the file';
-                break;
+                // Everything from here to the end of the file is inside the quote: not one bad row.
+                throw unclosedQuote(file, line);
               }
               const c = buf[pos];
               if (c === Q) {
@@ -249,7 +265,10 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
             let v = missingFirst ? Number.NaN : parseNumberBytes(buf, s, e);
             if (Number.isNaN(v)) {
               const text = buf.toString('utf8', s, e).replaceAll(String.fromCharCode(Q, Q), String.fromCharCode(Q));
-              if (missing.has(text)) vals[k] = null;
+              if (missing.has(text)) {
+                vals[k] = null;
+                hasNull = true;
+              }
               else if (missingFirst && (v = parseNumberBytes(buf, s, e)) === v) vals[k] = v;
               else bad = { column: o.select[k]!.name, received: text };
             } else vals[k] = v;
@@ -285,6 +304,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
           headerPending = false;
           continue;
         }
+        recordsRead++;
         if (structural !== undefined) {
           errors.report({ file, line: recLine, message: structural });
           continue;
@@ -297,7 +317,7 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
           errors.report({ file, line: recLine, column: bad.column, message: `cannot read ${JSON.stringify(bad.received)} as a number`, received: bad.received, expected: 'a number' });
           continue;
         }
-        out.push(make(vals));
+        out.push(hasNull ? setRowOrigin(make(vals), file, recLine) : make(vals));
       }
       for (const r of out) yield r;
       // Keep the unparsed tail (a record cut by the chunk end) at the front of the buffer.
@@ -306,7 +326,9 @@ export async function* fastNumericRows(o: FastCsvOptions): AsyncGenerator<Row> {
         len -= pos;
       }
       if (eof && len > 0) throw new TfpipeError('E_INTERNAL', `fast CSV reader stopped with ${len} unread bytes in ${file}`);
+      o.progress?.tick(recordsRead, bytes);
     }
+    o.progress?.end(recordsRead, bytes);
   } finally {
     await fh.close();
   }

@@ -1,16 +1,19 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { TfpipeError, didYouMean } from '@tfpipe/core';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { ColumnType } from '../columns.js';
-import { columnInfo, inferTextKind, recordSourceShape } from '../columns.js';
+import { columnInfo, inferTextColumn, recordSourceShape } from '../columns.js';
+import { setRowOrigin } from '../origin.js';
+import { type PassProgress, passCounter } from '../progress.js';
 import type { RowErrors } from '../problems.js';
 import { BadValue, convertText, imageColumns, loadRowImages } from '../record.js';
 import type { ColumnSpec } from '../record.js';
 import { checkSelect, makeSource, resolveExisting, rowErrors } from '../source.js';
 import type { SourceEntry } from '../source.js';
 import type { DataSource, Row, SourceContext } from '../types.js';
-import { fastNumericRows } from './csv-fast.js';
+import { fastNumericRows, unclosedQuote } from './csv-fast.js';
 
 function csvShape(delimiter: string) {
   return {
@@ -98,7 +101,15 @@ async function openCsv(c: CsvSourceConfig, ctx: SourceContext): Promise<DataSour
   if (dup !== undefined) throw new TfpipeError('E_DATA', `${file}: column name ${JSON.stringify(dup)} appears twice in the header`, { path: [...ctx.path, 'path'], hint: 'Rename the columns with columnNames.' });
   const body = (c.header ? head.slice(1) : head).filter((r) => r.record.length === width).map((r) => r.record);
   const missing = new Set(c.missing);
-  const specs = resolveColumns(names, c.types, ctx, (_, i) => inferTextKind(body.map((r) => r[i]!).filter((s) => !missing.has(s))));
+  const specs = resolveColumns(names, c.types, ctx, (name, i) => {
+    const { kind, odd } = inferTextColumn(body.map((r) => r[i]!).filter((s) => !missing.has(s)));
+    if (odd.length > 0) {
+      ctx.logger.warn(
+        `${[...ctx.path, 'types', name].join('.')}: column "${name}" read as numbers; ${odd.length} of the first ${body.length} rows hold${odd.length === 1 ? 's' : ''} something else (${odd.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}), which will be bad rows (onError: ${c.onError}). Declare types: { ${name}: string } if the column is text.`,
+      );
+    }
+    return kind;
+  });
   const selected = checkSelect(c.select, names, ctx);
   const sel = selected.map((name) => ({ index: names.indexOf(name), spec: specs[names.indexOf(name)]! }));
   const numeric = sel.every((s) => s.spec.type === 'number');
@@ -113,7 +124,8 @@ async function openCsv(c: CsvSourceConfig, ctx: SourceContext): Promise<DataSour
       },
     ]);
   }
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
+  const passes = passCounter(file, (await stat(file)).size, ctx.onProgress);
   const useFast = c.parser !== 'csv-parse' && numeric && Buffer.byteLength(c.delimiter) === 1 && Buffer.byteLength(c.quote) === 1;
   const rows = useFast
     ? () =>
@@ -126,30 +138,46 @@ async function openCsv(c: CsvSourceConfig, ctx: SourceContext): Promise<DataSour
           select: sel.map((s) => ({ index: s.index, name: s.spec.name })),
           missing,
           errors,
+          progress: passes.start(),
         })
-    : () => generalRows(file, c, width, sel, missing, errors);
+    : () => generalRows(file, c, width, sel, missing, errors, ctx, passes.start());
   return makeSource({ columns: sel.map((s) => columnInfo(s.spec.name, s.spec.type)), errors, limit: c.limit, rows });
 }
 
-async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel: { index: number; spec: ColumnSpec }[], missing: ReadonlySet<string>, errors: RowErrors): AsyncGenerator<Row> {
+async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel: { index: number; spec: ColumnSpec }[], missing: ReadonlySet<string>, errors: RowErrors, ctx: SourceContext, progress: PassProgress): AsyncGenerator<Row> {
   const p = parser(c, c.onError === 'skip');
-  p.on('skip', (err: Error & { lines?: number }) => errors.report({ file, ...(err.lines !== undefined ? { line: err.lines } : {}), message: err.message }));
+  let lastLine = 0; // the last line of the last record read: a quote left open starts after it
+  p.on('skip', (err: Error & { lines?: number; code?: string }) => {
+    // An unclosed quote swallows the rest of the file: that is not one bad row, whatever onError says.
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') p.destroy(unclosedQuote(file, lastLine + 1));
+    else {
+      try {
+        errors.report({ file, ...(err.lines !== undefined ? { line: err.lines } : {}), message: err.message });
+      } catch (e) {
+        p.destroy(e as Error); // maxSkipped passed: ends the for-await below with this error
+      }
+    }
+  });
   const images = imageColumns(sel.map((s) => s.spec));
   const input = createReadStream(file);
   input.pipe(p);
   let first = c.header;
   try {
+    let records = 0;
     for await (const { record, info } of p as AsyncIterable<ParsedRecord>) {
+      lastLine = info.lines;
       if (first) {
         first = false;
         continue;
       }
+      if ((++records & 1023) === 0) progress.tick(records, input.bytesRead);
       if (record.length !== width) {
         errors.report({ file, line: info.lines, message: `expected ${width} fields, found ${record.length}`, received: record.length, expected: `${width} fields` });
         continue;
       }
       const row: Row = {};
       let ok = true;
+      let hasNull = false;
       for (const { index, spec } of sel) {
         const v = convertText(spec.type, record[index]!, missing);
         if (v instanceof BadValue) {
@@ -157,16 +185,31 @@ async function* generalRows(file: string, c: CsvSourceConfig, width: number, sel
           ok = false;
           break;
         }
+        if (v === null) hasNull = true;
         row[spec.name] = v;
       }
       if (!ok) continue;
       if (images.length > 0 && !(await loadRowImages(row, images, file, errors, { line: info.lines }))) continue;
-      yield row;
+      yield hasNull ? setRowOrigin(row, file, info.lines) : row;
     }
+    progress.end(records, input.bytesRead);
   } catch (e) {
     if (e instanceof TfpipeError) throw e;
-    const err = e as Error & { lines?: number };
-    errors.report({ file, ...(err.lines !== undefined ? { line: err.lines } : {}), message: err.message });
+    const err = e as Error & { lines?: number; code?: string };
+    // Under onError: fail, a parser error about one record reads like any bad row (this throws).
+    if (c.onError === 'fail' && err.code?.startsWith('CSV_') && err.code !== 'CSV_QUOTE_NOT_CLOSED') {
+      errors.report({ file, ...(err.lines !== undefined ? { line: err.lines } : {}), message: err.message });
+    }
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') throw unclosedQuote(file, lastLine + 1);
+    // Not about one record (a read error, a parser state it cannot skip past): the rest of the file is
+    // unread, so this fails whatever onError says, instead of ending the data early as one skipped row.
+    const where = `${file}${err.lines !== undefined ? ` line ${err.lines}` : ''}`;
+    throw new TfpipeError('E_DATA', `${where}: reading stopped: ${err.message}`, {
+      path: ctx.path,
+      issues: [{ path: ctx.path, message: `${where}: reading stopped`, received: err.code ?? err.message }],
+      hint: 'The file could not be read to its end; onError: skip only skips single bad rows.',
+      cause: e,
+    });
   } finally {
     input.destroy();
     p.destroy();

@@ -88,7 +88,7 @@ async function openIdx(c: IdxConfig, ctx: SourceContext): Promise<DataSource> {
   return makeSource({
     columns: selected.map((name) => all.find((col) => col.name === name)!),
     size: n,
-    errors: rowErrors(c.onError, ctx),
+    errors: rowErrors(c, ctx),
     limit: c.limit,
     *rows() {
       for (let i = 0; i < n; i++) {

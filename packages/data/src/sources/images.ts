@@ -5,6 +5,7 @@ import { checkSelect, makeSource, resolveExisting, rowErrors } from '../source.j
 import type { SourceEntry } from '../source.js';
 import type { ColumnInfo, DataSource, Row, SourceContext } from '../types.js';
 import { listClassFolders, mapOrdered } from './folders.js';
+import { passCounter } from '../progress.js';
 
 export const imagesSourceSchema = z
   .object({
@@ -32,17 +33,21 @@ async function openImages(c: ImagesConfig, ctx: SourceContext): Promise<DataSour
     { name: 'label', kind: 'string' },
   ];
   const selected = checkSelect(c.select, ['image', 'label'], ctx);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   const wantImage = selected.includes('image');
   const wanted = c.limit === undefined || c.onError === 'skip' ? files : files.slice(0, c.limit);
+  const passes = passCounter(dir, undefined, ctx.onProgress, wanted.length);
   return makeSource({
     columns: selected.map((n) => all.find((col) => col.name === n)!),
     size: c.onError === 'fail' ? files.length : undefined,
     errors,
     limit: c.limit,
     async *rows() {
+      const progress = passes.start();
+      let n = 0;
       const decode = async (f: { file: string; label: string }) => ({ f, px: wantImage ? await loadImage(f.file, { shape: c.shape, fit: c.fit }) : null });
       for await (const { f, px } of mapOrdered(wanted, c.concurrency, decode)) {
+        progress.tick(++n);
         if (typeof px === 'string') {
           errors.report({ file: f.file, column: 'image', message: px });
           continue;
@@ -52,6 +57,7 @@ async function openImages(c: ImagesConfig, ctx: SourceContext): Promise<DataSour
         if (selected.includes('label')) row.label = f.label;
         yield row;
       }
+      progress.end(n);
     },
   });
 }

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { TfpipeError } from '@tfpipe/core';
 import { z } from 'zod';
 import type { ColumnType } from '../columns.js';
 import { columnInfo, recordSourceShape } from '../columns.js';
+import { setRowOrigin } from '../origin.js';
+import { type PassProgress, passCounter } from '../progress.js';
 import type { RowErrors } from '../problems.js';
 import { BadValue, convertJson, imageColumns, loadRowImages } from '../record.js';
 import type { ColumnSpec } from '../record.js';
@@ -114,13 +116,14 @@ async function toRow(rec: unknown, p: Prepared, file: string, loc: { line: numbe
   return row;
 }
 
-async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: unknown } | { line: number; error: string }> {
+async function* jsonLines(file: string, progress?: PassProgress): AsyncGenerator<{ line: number; value: unknown } | { line: number; error: string }> {
   const input = createReadStream(file);
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
   try {
     for await (const text of rl) {
       line++;
+      if ((line & 1023) === 0) progress?.tick(line, input.bytesRead);
       if (text.trim() === '') continue;
       try {
         yield { line, value: JSON.parse(text) };
@@ -128,6 +131,7 @@ async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: u
         yield { line, error: `invalid JSON: ${(e as Error).message}` };
       }
     }
+    progress?.end(line, input.bytesRead);
   } finally {
     rl.close();
     input.destroy();
@@ -143,19 +147,20 @@ async function openJsonl(c: JsonlConfig, ctx: SourceContext): Promise<DataSource
   }
   const p = prepare(samples, file, c, ctx);
   const missing = new Set(c.missing);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
+  const passes = passCounter(file, (await stat(file)).size, ctx.onProgress);
   return makeSource({
     columns: p.sel.map((s) => columnInfo(s.name, s.type)),
     errors,
     limit: c.limit,
     rows: async function* () {
-      for await (const r of jsonLines(file)) {
+      for await (const r of jsonLines(file, passes.start())) {
         if ('error' in r) {
           errors.report({ file, line: r.line, message: r.error });
           continue;
         }
         const row = await toRow(r.value, p, file, { line: r.line }, missing, errors);
-        if (row) yield row;
+        if (row) yield Object.values(row).includes(null) ? setRowOrigin(row, file, r.line) : row;
       }
     },
   });
@@ -178,7 +183,7 @@ async function openJson(c: JsonConfig, ctx: SourceContext): Promise<DataSource> 
   const records = data;
   const p = prepare(records.slice(0, c.inferRows), file, c, ctx);
   const missing = new Set(c.missing);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
   return makeSource({
     columns: p.sel.map((s) => columnInfo(s.name, s.type)),
     // Bad records are only found when reading, so the size is known only under onError: fail.

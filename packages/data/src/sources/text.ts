@@ -9,6 +9,7 @@ import type { ColumnInfo, DataSource, Row, SourceContext } from '../types.js';
 import { csvSource, tsvSource } from './csv.js';
 import { listClassFolders, mapOrdered } from './folders.js';
 import { jsonlSource, jsonSource } from './json.js';
+import { passCounter } from '../progress.js';
 
 export const textSourceSchema = z
   .object({
@@ -59,7 +60,8 @@ async function openText(c: TextConfig, ctx: SourceContext): Promise<DataSource> 
   const dir = await resolveExisting(c.dir!, ctx, 'dir', 'dir');
   const { files } = await listClassFolders(dir, c.extensions, [...ctx.path, 'dir']);
   const selected = checkSelect(c.select, ['text', 'label'], ctx);
-  const errors = rowErrors(c.onError, ctx);
+  const errors = rowErrors(c, ctx);
+  const passes = passCounter(dir, undefined, ctx.onProgress, files.length);
   const all: ColumnInfo[] = [
     { name: 'text', kind: 'string' },
     { name: 'label', kind: 'string' },
@@ -70,6 +72,8 @@ async function openText(c: TextConfig, ctx: SourceContext): Promise<DataSource> 
     errors,
     limit: c.limit,
     async *rows() {
+      const progress = passes.start();
+      let n = 0;
       const read = async (f: { file: string; label: string }) => {
         try {
           return { f, text: await readFile(f.file, 'utf8') };
@@ -78,6 +82,7 @@ async function openText(c: TextConfig, ctx: SourceContext): Promise<DataSource> 
         }
       };
       for await (const r of mapOrdered(files, 8, read)) {
+        progress.tick(++n);
         if ('error' in r) {
           errors.report({ file: r.f.file, column: 'text', message: `cannot read: ${r.error}` });
           continue;
@@ -87,6 +92,7 @@ async function openText(c: TextConfig, ctx: SourceContext): Promise<DataSource> 
         if (selected.includes('label')) row.label = r.f.label;
         yield row;
       }
+      progress.end(n);
     },
   });
 }

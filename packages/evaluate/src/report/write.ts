@@ -40,6 +40,23 @@ export interface ReportInput {
   gates?: readonly GateResult[];
   /** Explanations (@tfpipe/explain's `Explanation`): importance chart, heat maps, highlighted tokens. */
   explanation?: ReportExplanation;
+  /** Rows the data source skipped (`onError: skip`), per reason with the first few of each. */
+  skipped?: SkippedRows;
+}
+
+/** What `onError: skip` dropped (the shape of @tfpipe/data's `SkipSummary`). */
+export interface SkippedRows {
+  skipped: number;
+  reasons: readonly { reason: string; count: number; first: readonly { file: string; line?: number; record?: number; column?: string; message: string; received?: unknown }[] }[];
+}
+
+function skippedTable(s: SkippedRows): string {
+  const where = (p: SkippedRows['reasons'][number]['first'][number]) =>
+    `${p.line !== undefined ? `line ${p.line}` : p.record !== undefined ? `record ${p.record}` : esc(p.file)}${p.received !== undefined ? `: <code>${esc(JSON.stringify(p.received))}</code>` : ''}`;
+  const rows = s.reasons
+    .map((r) => `<tr><td>${esc(r.reason)}</td><td class="num strong">${fmt(r.count)}</td><td>${r.first.map(where).join(', ')}${r.count > r.first.length ? ', ...' : ''}</td></tr>`)
+    .join('');
+  return `<p class="muted">${fmt(s.skipped)} rows skipped while reading the data (onError: skip).</p><table><tr><th>reason</th><th class="num">rows</th><th>first rows</th></tr>${rows}</table>`;
 }
 
 export interface ReportFiles {
@@ -165,6 +182,7 @@ export async function writeReport(runDir: string, input: ReportInput, options: P
     sections.push({ id: 'robustness', title: 'Robustness', body: `${attack}<div class="grid">${table}${figure(svg('robustness'))}</div>` });
   }
   if (input.explanation) sections.push({ id: 'explain', title: 'Explanations', body: explanationBody(input.explanation, svg('importance')) });
+  if (input.skipped && input.skipped.skipped > 0) sections.push({ id: 'skipped', title: 'Skipped rows', body: skippedTable(input.skipped) });
   if (input.config !== undefined) {
     sections.push({ id: 'config', title: 'Config', body: `<details open><summary>pipeline config</summary><pre>${esc(JSON.stringify(input.config, null, 2))}</pre></details>` });
   }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TfpipeError, type Batch, type Logger } from '@tfpipe/core';
-import { Dataset, openSource, splitDataset, type DataSource, type Row } from '@tfpipe/data';
+import { Dataset, describeSkips, openSource, splitDataset, type DataSource, type ReadProgressListener, type Row, type SkipSummary } from '@tfpipe/data';
 import { poissonBatchIndices } from '@tfpipe/trainer';
 import { findModelDir } from '@tfpipe/finetune';
 import { Preprocessor, createTensorizer, type Tensorizer } from '@tfpipe/preprocess';
@@ -45,18 +45,50 @@ function keep(filters: readonly RowFilter[]): (row: Row) => boolean {
 async function basePreprocessor(cfg: PipelineConfig, baseDir: string): Promise<Preprocessor | undefined> {
   if (!cfg.finetune || cfg.preprocess.length > 0) return undefined;
   const dir = await findModelDir(cfg.finetune.base, baseDir);
+  const file = join(dir, MODEL_FILES.preprocess);
   let text: string;
   try {
-    text = await readFile(join(dir, MODEL_FILES.preprocess), 'utf8');
-  } catch {
-    return undefined; // a plain TF.js model folder: no preprocessing of ours
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    // Only a missing file means a plain TF.js model folder (no preprocessing of ours); anything else
+    // (unreadable, a folder) would train on unprocessed data without a word, so it fails.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TfpipeError('E_IO', `finetune.base: cannot read ${file}: ${(e as Error).message}`, { path: ['finetune', 'base'], cause: e });
   }
-  return Preprocessor.fromJSON(JSON.parse(text));
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch (e) {
+    throw new TfpipeError('E_IO', `finetune.base: ${file} is not valid JSON: ${(e as Error).message}`, { path: ['finetune', 'base'], cause: e });
+  }
+  return Preprocessor.fromJSON(state as Parameters<typeof Preprocessor.fromJSON>[0]);
 }
 
-export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; logger: Logger; registries?: PipelineRegistries }): Promise<DataPhase> {
+export interface DataPhaseContext {
+  baseDir: string;
+  logger: Logger;
+  registries?: PipelineRegistries;
+  /** Progress of each pass over the source's file. */
+  onProgress?: ReadProgressListener;
+  /** Told what the coming passes over the data are for ("fitting the preprocessing", ...). */
+  phase?: (label: string) => void;
+}
+
+/** Logs what `onError: skip` dropped, per reason with the first rows; returns the summary. */
+export function logSkipped(source: DataSource, logger: Logger): SkipSummary {
+  const s = source.skipSummary();
+  if (s.skipped > 0) logger.warn(`data: ${s.skipped} ${s.skipped === 1 ? 'row' : 'rows'} skipped (onError: skip): ${describeSkips(s)}`);
+  return s;
+}
+
+export async function prepareData(cfg: PipelineConfig, ctx: DataPhaseContext): Promise<DataPhase> {
   const reg = ctx.registries;
-  const source = await openSource(cfg.data.source, { baseDir: ctx.baseDir, logger: ctx.logger, ...(reg ? { registry: reg.sources } : {}) });
+  const source = await openSource(cfg.data.source, {
+    baseDir: ctx.baseDir,
+    logger: ctx.logger,
+    ...(reg ? { registry: reg.sources } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+  });
   const known = new Set(source.columns.map((c) => c.name));
   cfg.data.filter.forEach((f, i) => {
     if (!known.has(f.column)) {
@@ -74,9 +106,14 @@ export async function prepareData(cfg: PipelineConfig, ctx: { baseDir: string; l
   const inherited = await basePreprocessor(cfg, ctx.baseDir);
   const pre = inherited ?? Preprocessor.fromConfig(cfg.preprocess, { seed: cfg.seed, ...(reg ? { registry: reg.transforms } : {}) });
   if (inherited) ctx.logger.info('preprocessing: the base run\'s fitted transforms');
-  else await pre.fit(() => train, { columns: source.columns });
+  else {
+    ctx.phase?.('splitting, fitting the preprocessing');
+    await pre.fit(() => train, { columns: source.columns });
+  }
   const tz = createTensorizer(cfg.data, pre.outputColumns(source.columns));
+  ctx.phase?.('reading the labels');
   await tz.fit(() => train.map((r) => pre.transform(r)));
+  logSkipped(source, ctx.logger);
 
   // DP-SGD with Poisson sampling draws every step's batch from the whole training split: hold it in memory
   // (raw rows; preprocessing runs per batch as usual), which also gives N exactly for the accountant.

@@ -2,6 +2,7 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { TfpipeError, readJsonLines, writeFileAtomic, writeJsonAtomic } from '@tfpipe/core';
+import type { SkipSummary } from '@tfpipe/data';
 
 /** Files of a run directory. One place names them, so writers and readers agree. */
 export const RUN_FILES = {
@@ -34,6 +35,8 @@ export interface RunInfo {
   primaryMetric?: { name: string; direction: 'max' | 'min' };
   blessed?: boolean;
   error?: string;
+  /** Rows the data source skipped (`onError: skip`), per reason with the first rows of each. */
+  skipped?: SkipSummary;
   /** External tracking: the MLflow run this run was recorded as. */
   tracking?: { mlflow?: { uri: string; runId: string; experimentId: string; error?: string } };
   tfpipeVersion: string;
@@ -58,6 +61,30 @@ export async function createRunDir(root: string, name: string, now = new Date())
     }
   }
   throw new TfpipeError('E_IO', `cannot create a run directory under ${root}`);
+}
+
+/**
+ * Makes `dir` the run directory of a new run (`--out`): creates it, or takes it when it exists and is empty.
+ * A folder that already holds something, above all another run, is refused before anything is written.
+ */
+export async function claimRunDir(dir: string): Promise<string> {
+  const full = resolve(dir);
+  await mkdir(full, { recursive: true });
+  const entries = (await readdir(full)).filter((n) => !n.startsWith('.'));
+  if (entries.length === 0) return full;
+  let status: string | undefined;
+  if (entries.includes(RUN_FILES.run)) {
+    status = await readRunInfo(full).then(
+      (i) => i.status,
+      () => 'unreadable',
+    );
+  }
+  const what = status !== undefined ? `already holds a run (${RUN_FILES.run}, status ${JSON.stringify(status)})` : `is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''})`;
+  throw new TfpipeError('E_USAGE', `--out ${dir}: the folder ${what}; a new run needs a new or empty folder`, {
+    path: ['out'],
+    issues: [{ path: ['out'], message: `the folder ${what}`, received: dir, expected: 'a folder that does not exist yet, or an empty one' }],
+    hint: status !== undefined ? `Choose another --out, or continue that run with --resume ${dir}.` : 'Choose another --out.',
+  });
 }
 
 export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {

@@ -12,19 +12,20 @@ import {
   type GateResult,
 } from '@tfpipe/evaluate';
 import { compareBeforeAfter, evaluateRobustness, loraLayers, mergeLora, saveAdapters } from '@tfpipe/finetune';
+import type { DataSource, ReadProgress, SkipSummary } from '@tfpipe/data';
 import { removeStaleTemps, type ProgressEvent } from '@tfpipe/trainer';
 import { absolutizeDataPaths } from '../config/absolute-paths.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PipelineRegistries } from '../config/registries.js';
 import type { PipelineConfig } from '../schema.js';
-import { prepareData } from './data-phase.js';
+import { logSkipped, prepareData } from './data-phase.js';
 import { explainTestSplit } from './explain-phase.js';
 import { saveModelDir, type ModelMetadata } from './model-dir.js';
 import { createModel, trainModel, type TrainOutcome } from './model-phase.js';
 import { MlflowRun } from './mlflow.js';
 import { predictorFor } from './predictor.js';
 import { writeRunProfile } from './profile-phase.js';
-import { RUN_FILES, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
+import { RUN_FILES, claimRunDir, createRunDir, readRunInfo, writeResolvedConfig, writeRunInfo, type RunInfo } from './run-dir.js';
 
 export { TFPIPE_VERSION };
 
@@ -40,7 +41,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Throw E_GATE when a gate fails (default). Sweeps keep the result instead: the run is still marked not blessed. */
   failOnGate?: boolean;
+  /** Progress of each pass over the data file, with what the pass is for. */
+  onDataProgress?: (event: DataProgressEvent) => void;
 }
+
+/** A data source's pass progress, and what the pass is for (`training` passes also get the trainer's steps). */
+export type DataProgressEvent = ReadProgress & { phase?: string };
 
 export interface RunResult {
   runDir: string;
@@ -73,7 +79,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
   const cfg = loaded.config;
   const log = options.logger ?? silentLogger;
   const resuming = options.resume !== undefined;
-  const runDir = options.resume ?? options.out ?? (await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
+  const runDir = options.resume ?? (options.out !== undefined ? await claimRunDir(options.out) : await createRunDir(options.runsDir ?? cfg.output.dir, cfg.name));
   // A killed run may have left writeFileAtomic's temporary files: the files they were to replace are whole.
   if (resuming) await removeStaleTemps(runDir);
   const startedAt = resuming ? (await readRunInfo(runDir)).startedAt : new Date().toISOString();
@@ -91,6 +97,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
   const shown = relative(process.cwd(), runDir);
   log.info(`run directory: ${shown && !shown.startsWith('..') ? shown : runDir}${resuming ? ' (resuming)' : ''}`);
   let mlflow: MlflowRun | undefined;
+  let source: DataSource | undefined;
 
   try {
     // The wasm backend's threads (unless TFPIPE_WASM_THREADS says): data-parallel training runs one wasm
@@ -111,7 +118,20 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     };
 
     const registries = loaded.registries;
-    const data = await prepareData(cfg, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
+    let reading: string | undefined; // what passes over the data are for now, for the progress display
+    const data = await prepareData(cfg, {
+      baseDir: loaded.baseDir,
+      logger: log,
+      ...(registries ? { registries } : {}),
+      ...(options.onDataProgress ? { onProgress: (p: ReadProgress) => options.onDataProgress!({ ...p, ...(reading ? { phase: reading } : {}) }) } : {}),
+      phase: (label) => {
+        reading = label;
+      },
+    });
+    source = data.source;
+    // Skipped rows are known once a pass has read the data: recorded now, so a run that fails later has them.
+    info.skipped = data.source.skipSummary();
+    await writeRunInfo(runDir, info);
     const { tz, test } = data;
     const task = tz.task;
     log.info(`task: ${task.kind}${'classes' in task ? ` (${task.classes} classes)` : ''}; inputs: ${tz.inputs.map((i) => `${i.name}[${i.shape.join('x')}]`).join(', ')}`);
@@ -120,8 +140,9 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     const evalIssues = checkEvaluateConfig(cfg.evaluate, task);
     if (evalIssues.length) throw TfpipeError.fromIssues(evalIssues.map((i) => withLocation(loaded, i)));
 
-    const phase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
-    const trained = await trainModel(cfg, data, phase, {
+    const modelPhase = await createModel(cfg, data, { baseDir: loaded.baseDir, logger: log, ...(registries ? { registries } : {}) });
+    reading = 'training';
+    const trained = await trainModel(cfg, data, modelPhase, {
       runDir,
       resume: resuming,
       logger: log,
@@ -133,7 +154,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     if (trained.bestEpoch !== undefined) info.bestEpoch = trained.bestEpoch;
 
     // LoRA: keep the adapters alone (small), then fold them into the weights so the saved model is plain.
-    let model = phase.model;
+    let model = modelPhase.model;
     if (loraLayers(model).length > 0) {
       const saved = await saveAdapters(model, join(runDir, 'adapters'));
       log.info(`adapters: ${saved.params.toLocaleString('en-US')} parameters, ${saved.bytes.toLocaleString('en-US')} bytes in adapters/`);
@@ -158,6 +179,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     let robust: Awaited<ReturnType<typeof evaluateRobustness>> | undefined;
     let gates: GateResult[] = [];
     if (test) {
+      reading = 'evaluating on the test split';
       const testBatches = data.testBatches(test, Math.max(cfg.train.batchSize, 256));
       const metrics = resolveMetrics(cfg.evaluate, task);
       const opts = {
@@ -167,8 +189,8 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
         task,
         ...('labels' in task && task.labels ? { labels: task.labels } : {}),
       };
-      if (phase.finetune) {
-        const cmp = await compareBeforeAfter(predictorFor(phase.finetune.before, data.tz), predictorFor(model, data.tz), testBatches, opts);
+      if (modelPhase.finetune) {
+        const cmp = await compareBeforeAfter(predictorFor(modelPhase.finetune.before, data.tz), predictorFor(model, data.tz), testBatches, opts);
         before = cmp.before;
         evaluation = cmp.after;
         log.info(`before → after: ${Object.entries(cmp.delta).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${(before!.metrics[k] as number).toFixed(4)} → ${(evaluation!.metrics[k] as number).toFixed(4)} (${(v as number) >= 0 ? '+' : ''}${(v as number).toFixed(4)})`).join(', ')}`);
@@ -220,6 +242,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
           gates,
           ...(before ? { before } : {}),
           ...(robust ? { robust } : {}),
+          skipped: data.source.skipSummary(),
           ...(explanation ? { explanation } : {}),
         } as Parameters<typeof writeReport>[1],
         { html: cfg.evaluate.report.html, png: cfg.evaluate.report.png },
@@ -229,12 +252,13 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     info.blessed = failed.length === 0;
     info.status = trained.stopReason === 'interrupted' ? 'interrupted' : failed.length ? 'gate-failed' : 'completed';
     info.endedAt = new Date().toISOString();
+    info.skipped = logSkippedIfMore(data.source, info.skipped, log);
     await finishTracking(mlflow, info, info.status === 'interrupted' ? 'KILLED' : 'FINISHED');
     await writeRunInfo(runDir, info);
-    if (model !== phase.model) phase.model.dispose();
+    if (model !== modelPhase.model) modelPhase.model.dispose();
     model.dispose();
-    if (phase.finetune && phase.finetune.before !== phase.model) phase.finetune.before.dispose();
-    if (phase.finetune && phase.finetune.base.model !== phase.finetune.before) phase.finetune.base.model.dispose();
+    if (modelPhase.finetune && modelPhase.finetune.before !== modelPhase.model) modelPhase.finetune.before.dispose();
+    if (modelPhase.finetune && modelPhase.finetune.base.model !== modelPhase.finetune.before) modelPhase.finetune.base.model.dispose();
     if (failed.length && options.failOnGate !== false) {
       throw new TfpipeError('E_GATE', `${failed.length} gate(s) failed:\n${failed.map((g) => `  - ${g.message}`).join('\n')}`, {
         hint: `The model is saved in ${runDir} but not blessed.`,
@@ -246,6 +270,7 @@ export async function runPipeline(loaded: LoadedConfig<PipelineConfig> & { regis
     // same file:line:column as the loader's.
     const e = withLocations(loaded, caught);
     if (info.status === 'running') {
+      if (source) info.skipped = source.skipSummary();
       info.status = options.signal?.aborted ? 'interrupted' : 'failed';
       info.error = (e as Error).message;
       info.endedAt = new Date().toISOString();
@@ -260,6 +285,13 @@ async function finishTracking(mlflow: MlflowRun | undefined, info: RunInfo, stat
   if (!mlflow) return;
   const error = await mlflow.finish(status);
   if (error && info.tracking?.mlflow) info.tracking.mlflow.error = error;
+}
+
+/** Rows skipped after the first passes (a separate test file, rows only training reached): logged too. */
+function logSkippedIfMore(source: DataSource, before: SkipSummary | undefined, log: Logger): SkipSummary {
+  const now = source.skipSummary();
+  if (now.skipped > (before?.skipped ?? 0)) logSkipped(source, log);
+  return now;
 }
 
 function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, number> {

@@ -19,7 +19,8 @@ const here = fileURLToPath(import.meta.url);
 const root = resolve(dirname(here), '../../../..');
 const FEATURES = 10;
 
-async function generate(path: string, bytes: number): Promise<void> {
+/** Writes the numeric CSV (10 float columns, an integer label 0-9) once; an existing file is reused. */
+export async function generate(path: string, bytes: number): Promise<void> {
   if (existsSync(path)) return;
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
