@@ -43,6 +43,8 @@ export const EXAMPLES: ExampleSpec[] = [
   one('spam-fusion', 'medium', { prepare: { script: 'tools/data/prepare-spam.ts', file: 'examples/spam-fusion/emails.jsonl' } }),
   one('mnist-cnn-zoo', 'medium'),
   one('mnist-cnn', 'long'),
+  one('explain-mnist', 'medium'),
+  one('dp-mnist', 'long'),
   {
     name: 'adversarial-mnist',
     cost: 'medium',
