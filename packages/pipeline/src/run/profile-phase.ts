@@ -25,6 +25,20 @@ export function textColumnsOf(pre: Preprocessor): string[] {
   return [...out];
 }
 
+const ANONYMIZING = new Set(['drop', 'hash', 'generalize', 'redact', 'k-anonymity']);
+
+/** Columns the config marks as personal by anonymizing them. */
+export function personalColumnsOf(pre: DataPhase['pre']): string[] {
+  const out = new Set<string>();
+  for (const t of pre.toJSON().transforms) {
+    if (!ANONYMIZING.has(t.config.type)) continue;
+    const c = t.config as { column?: string; columns?: string[] };
+    if (c.column) out.add(c.column);
+    for (const name of c.columns ?? []) out.add(name);
+  }
+  return [...out];
+}
+
 /** Runs rows through the run's preprocessing and the model, batch by batch, into the prediction summary. */
 export async function summarizePredictions(
   rows: Dataset<Row>,
@@ -58,7 +72,9 @@ export async function writeRunProfile(modelDir: string, parts: { cfg: PipelineCo
   const labels = typeof cfg.data.label === 'string' ? [cfg.data.label] : (cfg.data.label ?? []);
   const profile = await profileRows(data.train, {
     columns: data.source.columns,
-    exclude: labels,
+    // Personal data stays out of the run directory: columns an anonymizing transform touches (drop, hash,
+    // generalize, redact) are not profiled at all, since a profile keeps samples of raw values.
+    exclude: [...labels, ...personalColumnsOf(data.pre)],
     text: textColumnsOf(data.pre),
     seed: cfg.seed,
     split: 'train',
