@@ -24,7 +24,7 @@ export { explainTestSplit, EXPLANATION_JSON } from './run/explain-phase.js';
 export type { DataProgressEvent, RunOptions, RunResult } from './run/runner.js';
 export { RUN_FILES, createRunDir, readRunInfo, writeRunInfo, readMetrics, listRunDirs, writeResolvedConfig } from './run/run-dir.js';
 export type { RunInfo, RunStatus } from './run/run-dir.js';
-export { saveModelDir, loadRun, chooseWasmThreadsForRun, MODEL_FILES } from './run/model-dir.js';
+export { saveModelDir, loadRun, assembleRun, chooseWasmThreadsForRun, MODEL_FILES } from './run/model-dir.js';
 export type { LoadRunOptions } from './run/model-dir.js';
 export { chooseEngine } from './run/engine.js';
 export type { Engine, EngineChoice } from './run/engine.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TfpipeError } from '@tfpipe/core';
 import { registerCustomLayers } from '@tfpipe/models';
-import { type EngineChoice, type LoadedRun, chooseEngine, modelInputs } from '@tfpipe/pipeline';
+import { type EngineChoice, type LoadedRun, assembleRun, chooseEngine, modelInputs } from '@tfpipe/pipeline';
 import { Preprocessor, Tensorizer } from '@tfpipe/preprocess';
 import { readRunFiles, type RunFiles } from './run-files.js';
 
@@ -59,30 +59,5 @@ export async function loadServedRun(dir: string, options: { engine?: EngineChoic
     model.dispose();
     throw e;
   }
-  return {
-    dir,
-    model,
-    preprocessor,
-    tensorizer,
-    metadata,
-    engine: { name: engine.name, reason: engine.reason },
-    async dispose() {
-      await engine.dispose();
-      model.dispose();
-    },
-    async predict(rows) {
-      const transformed = rows.map((r) => preprocessor.transform(r));
-      const batch = tensorizer.toBatch(transformed, { withLabels: false });
-      try {
-        const out = await engine.infer(batch.xs);
-        try {
-          return tensorizer.decode(out);
-        } finally {
-          out.dispose();
-        }
-      } finally {
-        tf.dispose(batch.xs instanceof tf.Tensor ? batch.xs : Object.values(batch.xs));
-      }
-    },
-  };
+  return assembleRun({ dir, model, preprocessor, tensorizer, metadata, engine });
 }

@@ -98,12 +98,21 @@ export async function loadRun(runDirOrModelDir: string, options: LoadRunOptions 
   const preprocessor = Preprocessor.fromJSON(await readJson(join(dir, MODEL_FILES.preprocess)), registries ? { registry: registries.transforms } : {});
   const tensorizer = Tensorizer.fromJSON(await readJson(join(dir, MODEL_FILES.tensorizer)));
   const engine = await chooseEngine(model, (xs) => modelInputs(model, xs), options.engine ?? 'tfjs', options.threads ? { threads: options.threads } : {});
+  return assembleRun({ dir: runDirOrModelDir, model, preprocessor, tensorizer, metadata, engine });
+}
+
+/**
+ * A `LoadedRun` from its loaded parts: raw records → the run's preprocessing → the engine → decoded
+ * predictions (the same path as evaluation). Shared by `loadRun` and the server's validated loader.
+ */
+export function assembleRun(parts: Omit<LoadedRun, 'engine' | 'dispose' | 'predict'> & { engine: Engine }): LoadedRun {
+  const { model, preprocessor, tensorizer, engine } = parts;
   return {
-    dir: runDirOrModelDir,
+    dir: parts.dir,
     model,
     preprocessor,
     tensorizer,
-    metadata,
+    metadata: parts.metadata,
     engine: { name: engine.name, reason: engine.reason },
     async dispose() {
       await engine.dispose();
