@@ -47,7 +47,10 @@ export function mnistRows(n: number): Row[] {
   const px = d.xs.dataSync();
   const labels = tf.tidy(() => tf.argMax(d.ys, 1).dataSync());
   tf.dispose([d.xs, d.ys]);
-  return Array.from({ length: n }, (_, i) => ({ image: Float32Array.from(px.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)), label: labels[i]! }));
+  return Array.from({ length: n }, (_, i) => ({
+    image: Float32Array.from(px.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)),
+    label: labels[i]!,
+  }));
 }
 
 async function* iterate(rows: Row[]): AsyncGenerator<Row> {
@@ -58,7 +61,10 @@ async function* iterate(rows: Row[]): AsyncGenerator<Row> {
 export async function makeRun(dir: string, rows: Row[]): Promise<void> {
   const pre = Preprocessor.fromConfig([{ type: 'rescale', column: 'image', scale: '1/255' }]);
   await pre.fit(() => iterate(rows), { columns: COLUMNS });
-  const tz = createTensorizer({ features: ['image'], label: 'label', task: 'classification', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }, pre.outputColumns(COLUMNS));
+  const tz = createTensorizer(
+    { features: ['image'], label: 'label', task: 'classification', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+    pre.outputColumns(COLUMNS),
+  );
   await tz.fit(() => iterate(rows.map((r) => pre.transform(r))));
   const model = buildModel('mnist-cnn');
   const b = tz.toBatch(rows.map((r) => pre.transform(r)));
@@ -72,7 +78,11 @@ export async function makeRun(dir: string, rows: Row[]): Promise<void> {
       name: 'mnist-cnn',
       task: tz.task,
       inputs: tz.inputs,
-      rawColumns: COLUMNS.map((c) => ({ name: c.name, kind: c.kind, ...(c.shape ? { shape: c.shape } : {}) })),
+      rawColumns: COLUMNS.map((c) => ({
+        name: c.name,
+        kind: c.kind,
+        ...(c.shape ? { shape: c.shape } : {}),
+      })),
       ...('labels' in tz.task && tz.task.labels ? { labels: tz.task.labels } : {}),
       trainedAt: new Date().toISOString(),
       backend: tf.getBackend(),
@@ -83,12 +93,27 @@ export async function makeRun(dir: string, rows: Row[]): Promise<void> {
 }
 
 /** Starts the server in a child process on a free loopback port; resolves with its URL. `extra`: more createServer options. */
-export function startServer(runDir: string, backend: string, maxBatch: number, extra: Record<string, unknown> = {}): Promise<{ url: string; child: ChildProcess }> {
+export function startServer(
+  runDir: string,
+  backend: string,
+  maxBatch: number,
+  extra: Record<string, unknown> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const config = { runDir, backend, options: { maxBatch, batchWaitMs: 2, ...extra } };
-  const child = spawn(process.execPath, ['--conditions=@tfpipe/source', '--import', 'tsx', join(benchDir, 'src/serve-child.ts'), JSON.stringify(config)], {
-    cwd: benchDir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@tfpipe/source',
+      '--import',
+      'tsx',
+      join(benchDir, 'src/serve-child.ts'),
+      JSON.stringify(config),
+    ],
+    {
+      cwd: benchDir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -115,7 +140,8 @@ interface Scenario {
 
 export const workload: Workload = {
   name: 'serve',
-  description: 'HTTP serving of the MNIST CNN on 127.0.0.1 (autocannon): requests/s, records/s, p50/p99 latency, single-record and batched',
+  description:
+    'HTTP serving of the MNIST CNN on 127.0.0.1 (autocannon): requests/s, records/s, p50/p99 latency, single-record and batched',
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const backend = opts.backend ?? 'wasm';
     await useBackend(backend as 'wasm' | 'cpu');
@@ -127,48 +153,67 @@ export const workload: Workload = {
     try {
       await makeRun(join(tmp, 'run'), rows);
       const maxBatch = 32;
-      const started = await startServer(join(tmp, 'run'), backend, maxBatch);
-      child = started.child;
-      const url = started.url;
-      if (!url.startsWith(`http://${HOST}:`)) throw new Error(`refusing to load ${url}: loopback only`);
-      const record = (i: number) => ({ image: Array.from(rows[i % rows.length]!.image as Float32Array) });
-      const scenarios: Scenario[] = [
-        { name: 'single, 1 connection', connections: 1, records: 1 },
-        { name: 'single, 32 connections', connections: 32, records: 1 },
-        { name: 'batch of 32, 4 connections', connections: 4, records: 32 },
-      ];
-      for (const s of scenarios) {
-        // Each request body cycles through different real digits.
-        const bodies = Array.from({ length: 16 }, (_, k) =>
-          JSON.stringify(s.records === 1 ? record(k) : { instances: Array.from({ length: s.records }, (_, j) => record(k * s.records + j)) }),
-        );
-        const warm = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0]! });
-        if (warm.status !== 200) throw new Error(`warm-up request failed: ${warm.status} ${await warm.text()}`);
-        const before = await batchStats(url);
-        const r = await autocannon({
-          url: `${url}/predict`,
-          connections: s.connections,
-          duration,
-          timeout: 30,
-          requests: bodies.map((body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body })),
-        });
-        const after = await batchStats(url);
-        results.push({
-          workload: 'serve',
-          scenario: s.name,
-          backend,
-          model: 'mnist-cnn',
-          requestsPerSec: r.requests.average,
-          recordsPerSec: r.requests.average * s.records,
-          meanMs: r.latency.average,
-          p50Ms: r.latency.p50,
-          p99Ms: r.latency.p99,
-          meanModelBatch: (after.sum - before.sum) / Math.max(after.count - before.count, 1),
-          requests: r.requests.total,
-          errors: r.errors + r.timeouts + r.non2xx,
-          seconds: duration,
-          maxBatch,
-        });
+      // Each engine in turn (@tfpipe/onnx's onnxruntime-node over the exported model, or TF.js on `backend`).
+      for (const engine of ['tfjs', 'onnxruntime'] as const) {
+        const started = await startServer(join(tmp, 'run'), backend, maxBatch, { engine });
+        child = started.child;
+        const url = started.url;
+        if (!url.startsWith(`http://${HOST}:`)) throw new Error(`refusing to load ${url}: loopback only`);
+        const record = (i: number) => ({ image: Array.from(rows[i % rows.length]!.image as Float32Array) });
+        const scenarios: Scenario[] = [
+          { name: 'single, 1 connection', connections: 1, records: 1 },
+          { name: 'single, 32 connections', connections: 32, records: 1 },
+          { name: 'batch of 32, 4 connections', connections: 4, records: 32 },
+        ];
+        for (const s of scenarios) {
+          // Each request body cycles through different real digits.
+          const bodies = Array.from({ length: 16 }, (_, k) =>
+            JSON.stringify(
+              s.records === 1
+                ? record(k)
+                : { instances: Array.from({ length: s.records }, (_, j) => record(k * s.records + j)) },
+            ),
+          );
+          const warm = await fetch(`${url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: bodies[0]!,
+          });
+          if (warm.status !== 200)
+            throw new Error(`warm-up request failed: ${warm.status} ${await warm.text()}`);
+          const before = await batchStats(url);
+          const r = await autocannon({
+            url: `${url}/predict`,
+            connections: s.connections,
+            duration,
+            timeout: 30,
+            requests: bodies.map((body) => ({
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+            })),
+          });
+          const after = await batchStats(url);
+          results.push({
+            workload: 'serve',
+            scenario: s.name,
+            engine,
+            backend,
+            model: 'mnist-cnn',
+            requestsPerSec: r.requests.average,
+            recordsPerSec: r.requests.average * s.records,
+            meanMs: r.latency.average,
+            p50Ms: r.latency.p50,
+            p99Ms: r.latency.p99,
+            meanModelBatch: (after.sum - before.sum) / Math.max(after.count - before.count, 1),
+            requests: r.requests.total,
+            errors: r.errors + r.timeouts + r.non2xx,
+            seconds: duration,
+            maxBatch,
+          });
+        }
+        child.kill('SIGTERM');
+        child = undefined;
       }
     } finally {
       child?.kill('SIGTERM');
