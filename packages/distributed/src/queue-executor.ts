@@ -103,6 +103,17 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
       });
       const guard = <T>(p: Promise<T>) => watch.guard(p);
       const byId = new Map(trials.map((t) => [t.id, t]));
+      /** A failed trial's result, with no metrics. */
+      const failedTrial = (id: string, attempts: number, error: string, durationMs = 0): TrialResult => ({
+        id,
+        index: byId.get(id)!.index,
+        status: 'failed',
+        metrics: {},
+        runDir: trialDir(run.sweepDir, id),
+        durationMs,
+        attempts,
+        error,
+      });
       const left = new Set(byId.keys());
       const started = new Set<string>();
       /** Attempts spent on jobs that were put back because their files could not be collected. */
@@ -163,21 +174,13 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
         if (used < attempts) {
           run.logger?.warn(`${id}: ${why}; running it again (attempt ${used + 1} of ${attempts})`);
           await guard(j.remove());
-          await guard(queue.add(job(byId.get(id)!).name, job(byId.get(id)!).data, job(byId.get(id)!).opts));
+          const again = job(byId.get(id)!);
+          await guard(queue.add(again.name, again.data, again.opts));
           started.delete(id);
           return undefined;
         }
         left.delete(id);
-        return {
-          id,
-          index: byId.get(id)!.index,
-          status: 'failed',
-          metrics: {},
-          runDir: trialDir(run.sweepDir, id),
-          durationMs: 0,
-          attempts: used,
-          error: why,
-        };
+        return failedTrial(id, used, why);
       };
 
       const failedResult = async (j: Job<TrialJobData, WorkerResult>): Promise<TrialResult> => {
@@ -196,14 +199,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
           }
         }
         return {
-          id,
-          index: byId.get(id)!.index,
-          status: 'failed',
-          metrics: {},
-          runDir: trialDir(run.sweepDir, id),
-          durationMs: j.finishedOn && j.processedOn ? j.finishedOn - j.processedOn : 0,
-          attempts: attemptsMade,
-          error: j.failedReason || 'the trial failed',
+          ...failedTrial(id, attemptsMade, j.failedReason || 'the trial failed', j.finishedOn && j.processedOn ? j.finishedOn - j.processedOn : 0),
           ...(j.processedBy ? { worker: j.processedBy } : {}),
         };
       };
@@ -236,7 +232,7 @@ export function createQueueExecutor(options: QueueExecutorOptions): Executor {
               if (result.id !== j.id) throw new TfpipeError('E_DATA', `the result of job ${j.id} names trial ${result.id}`);
             } catch (e) {
               left.delete(j.id);
-              yield { id: j.id, index: byId.get(j.id)!.index, status: 'failed', metrics: {}, runDir: trialDir(run.sweepDir, j.id), durationMs: 0, attempts: j.attemptsMade, error: (e as Error).message };
+              yield failedTrial(j.id, j.attemptsMade, (e as Error).message);
               continue;
             }
             let local: TrialResult;
