@@ -39,6 +39,18 @@ export function quadrature(method: IntegrationMethod, steps: number): Quadrature
   }
 }
 
+/** P_n(z) by the three-term recurrence, and its derivative P_n'(z). */
+function legendre(n: number, z: number): { p: number; dp: number } {
+  let p1 = 1;
+  let p2 = 0;
+  for (let j = 1; j <= n; j++) {
+    const p3 = p2;
+    p2 = p1;
+    p1 = ((2 * j - 1) * z * p2 - (j - 1) * p3) / j;
+  }
+  return { p: p1, dp: (n * (z * p1 - p2)) / (z * z - 1) };
+}
+
 /**
  * Gauss–Legendre nodes and weights on [0, 1]: Newton's method on the Legendre polynomial P_n, from the Chebyshev
  * guesses (Numerical Recipes' gauleg). Exact for polynomials of degree <= 2n − 1.
@@ -49,29 +61,14 @@ export function gaussLegendre(n: number): Quadrature {
   const m = Math.floor((n + 1) / 2);
   for (let i = 0; i < m; i++) {
     let z = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let dp = 0;
     for (let iter = 0; iter < 100; iter++) {
-      let p1 = 1;
-      let p2 = 0;
-      for (let j = 1; j <= n; j++) {
-        const p3 = p2;
-        p2 = p1;
-        p1 = ((2 * j - 1) * z * p2 - (j - 1) * p3) / j;
-      }
-      dp = (n * (z * p1 - p2)) / (z * z - 1);
+      const { p, dp } = legendre(n, z);
       const z1 = z;
-      z = z1 - p1 / dp;
+      z = z1 - p / dp;
       if (Math.abs(z - z1) < 1e-15) break;
     }
-    // Recompute the derivative at the converged node for the weight.
-    let p1 = 1;
-    let p2 = 0;
-    for (let j = 1; j <= n; j++) {
-      const p3 = p2;
-      p2 = p1;
-      p1 = ((2 * j - 1) * z * p2 - (j - 1) * p3) / j;
-    }
-    dp = (n * (z * p1 - p2)) / (z * z - 1);
+    // The derivative at the converged node, for the weight.
+    const { dp } = legendre(n, z);
     const w = 2 / ((1 - z * z) * dp * dp);
     // nodes on [-1, 1] → [0, 1]; weights halve
     alphas[i] = (1 - z) / 2;
